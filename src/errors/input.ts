@@ -14,7 +14,12 @@ export class InvalidOptionError extends WebhookError {
 export class InvalidArgumentError extends WebhookError {
   override name = 'InvalidArgumentError';
   readonly argument: string;
-  constructor(argument: string, message: string, code = 'ERR_INVALID_ARGUMENT', context?: WebhookErrorContext) {
+  constructor(
+    argument: string,
+    message: string,
+    code = 'ERR_INVALID_ARGUMENT',
+    context?: WebhookErrorContext,
+  ) {
     super(code, message, context);
     this.argument = argument;
   }
@@ -23,7 +28,11 @@ export class InvalidArgumentError extends WebhookError {
 /** The payload cannot be turned into JSON, or its JSON is larger than `maxPayloadBytes`. */
 export class InvalidPayloadError extends WebhookError {
   override name = 'InvalidPayloadError';
-  constructor(code: 'ERR_PAYLOAD_NOT_SERIALIZABLE' | 'ERR_PAYLOAD_TOO_LARGE', message: string, cause?: unknown) {
+  constructor(
+    code: 'ERR_PAYLOAD_NOT_SERIALIZABLE' | 'ERR_PAYLOAD_TOO_LARGE',
+    message: string,
+    cause?: unknown,
+  ) {
     super(code, message, { cause });
   }
 }
@@ -32,7 +41,11 @@ export class InvalidPayloadError extends WebhookError {
 export class NotFoundError extends WebhookError {
   override name = 'NotFoundError';
   constructor(kind: 'endpoint' | 'event' | 'delivery', id: string) {
-    super('ERR_NOT_FOUND', `No ${kind} with id \`${id}\``, kind === 'endpoint' ? { endpointId: id } : kind === 'event' ? { eventId: id } : { deliveryId: id });
+    super(
+      'ERR_NOT_FOUND',
+      `No ${kind} with id \`${id}\``,
+      kind === 'endpoint' ? { endpointId: id } : kind === 'event' ? { eventId: id } : { deliveryId: id },
+    );
   }
 }
 

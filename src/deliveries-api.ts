@@ -1,0 +1,114 @@
+import type { Clock } from './clock.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { InvalidArgumentError, NotFoundError } from './errors/input.js';
+import { parseSeqId } from './ids.js';
+import { checkFilter, optionalFilterString, type TimeInput, toLimit, toMs } from './list-input.js';
+import type { LogSql } from './store/log-sql.js';
+import type { OutboxSql } from './store/outbox-sql.js';
+import { toAttempt, toDelivery } from './store/rows.js';
+import type { Delivery, DeliveryStatus, DeliveryWithAttempts, Page } from './types.js';
+import { describe } from './validate.js';
+
+export interface DeliveryListFilter {
+  status?: DeliveryStatus;
+  endpointId?: string;
+  eventId?: string;
+  eventType?: string;
+  tenant?: string;
+  /** Created at or after. */
+  since?: TimeInput;
+  /** Created before. */
+  until?: TimeInput;
+  /** Page size, 1 to 1000. @default 50 */
+  limit?: number;
+  cursor?: string;
+}
+
+const LIST_KEYS = new Set([
+  'status',
+  'endpointId',
+  'eventId',
+  'eventType',
+  'tenant',
+  'since',
+  'until',
+  'limit',
+  'cursor',
+]);
+const STATUSES = new Set(['pending', 'sending', 'succeeded', 'failed']);
+
+/** `sender.deliveries`: one row per event and endpoint, with its attempts. */
+export class Deliveries {
+  /** @internal */
+  constructor(
+    private readonly log: LogSql,
+    private readonly outbox: OutboxSql,
+    private readonly clock: Clock,
+    private readonly guard: (method: string) => void,
+    private readonly onScheduled: () => void,
+  ) {}
+
+  /** The delivery with its attempts (oldest first), or throws `NotFoundError`. */
+  get(id: string): DeliveryWithAttempts {
+    const seq = this.seq(id);
+    const row = this.log.getDelivery(seq);
+    if (row === undefined) throw new NotFoundError('delivery', id);
+    return { ...toDelivery(row), attempts: this.log.attempts(seq).map(toAttempt) };
+  }
+
+  /** Deliveries, newest first. */
+  list(filter?: DeliveryListFilter): Page<Delivery> {
+    const f = checkFilter(filter, LIST_KEYS);
+    if (f.status !== undefined && !STATUSES.has(f.status as string)) {
+      throw new InvalidArgumentError(
+        'status',
+        `Expected \`status\` to be one of pending, sending, succeeded, failed, got ${describe(f.status)}`,
+      );
+    }
+    const limit = toLimit(f.limit);
+    const rows = this.log.listDeliveries({
+      status: f.status as DeliveryStatus | undefined,
+      endpointId: optionalFilterString(f.endpointId, 'endpointId'),
+      eventId: optionalFilterString(f.eventId, 'eventId'),
+      eventType: optionalFilterString(f.eventType, 'eventType'),
+      tenant: optionalFilterString(f.tenant, 'tenant'),
+      since: toMs(f.since, 'since'),
+      until: toMs(f.until, 'until'),
+      before: f.cursor === undefined ? undefined : decodeCursor('d', f.cursor),
+      limit,
+    });
+    const last = rows[limit - 1];
+    return {
+      items: rows.map(toDelivery),
+      nextCursor: rows.length === limit && last ? encodeCursor('d', last.seq) : null,
+    };
+  }
+
+  /**
+   * Schedules a failed or pending delivery for now. Returns the delivery;
+   * throws when it is being sent or has already succeeded (replay the event instead).
+   */
+  retry(id: string): Delivery {
+    this.guard('deliveries.retry');
+    const seq = this.seq(id);
+    if (!this.outbox.retry(seq, this.clock.now())) {
+      const row = this.log.getDelivery(seq);
+      if (row === undefined) throw new NotFoundError('delivery', id);
+      throw new InvalidArgumentError(
+        'id',
+        `Delivery \`${id}\` is ${row.status}; only pending or failed deliveries can be retried`,
+        'ERR_INVALID_STATE',
+        { deliveryId: id },
+      );
+    }
+    this.onScheduled();
+    return toDelivery(this.log.getDelivery(seq)!);
+  }
+
+  private seq(id: unknown): number {
+    const seq = parseSeqId('dlv_', id);
+    if (seq === null)
+      throw new InvalidArgumentError('id', `Expected a delivery id (\`dlv_...\`), got ${describe(id)}`);
+    return seq;
+  }
+}

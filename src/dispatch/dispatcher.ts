@@ -1,0 +1,397 @@
+import PQueue from 'p-queue';
+import type { Clock } from '../clock.js';
+import { WebhookError } from '../errors/base.js';
+import type { Transport } from '../http/attempt.js';
+import { deliveryId } from '../ids.js';
+import { nextRetryDelay, type RetryPolicy } from '../retry.js';
+import type { AttemptResult, ClaimedDelivery } from '../store/outbox-sql.js';
+import { iso } from '../store/rows.js';
+import type { DeliveryNotice, Notify } from './notices.js';
+import { buildBody, buildHeaders } from './request.js';
+import type { DispatchStore } from './store-port.js';
+
+export interface DispatcherOptions {
+  concurrency: number;
+  timeout: number;
+  pollInterval: number;
+  retry: RetryPolicy;
+  clock: Clock;
+  owner: string;
+}
+
+/** A finished attempt waiting to be written, and what to announce once it is. */
+interface Finished {
+  result: AttemptResult;
+  notice: DeliveryNotice;
+}
+
+/** Extra time a lease outlives the attempt deadline, in ms, for writing the result. */
+const LEASE_MARGIN_MS = 10_000;
+
+/**
+ * The claim loop. It claims only as many due rows as it has free slots, runs
+ * each as one attempt, and writes finished attempts in batches: one short
+ * transaction per turn records every result that arrived and claims the next
+ * rows. HTTP happens outside any transaction.
+ */
+export class Dispatcher {
+  private readonly queue: PQueue;
+  private readonly leaseMs: number;
+  private finished: Finished[] = [];
+  private inFlight = 0;
+  private running = false;
+  private closing = false;
+  private turnQueued = false;
+  private turning = false;
+  private again = false;
+  /** The last claim found every due row: nothing more is due right now. */
+  private caughtUp = false;
+  private dueTimer: unknown = null;
+  private dueAt = Number.POSITIVE_INFINITY;
+  private pollTimer: unknown = null;
+  private busyDelay = 1;
+  private idleWaiters: (() => void)[] = [];
+  private readonly aborts = new Set<AbortController>();
+  private settledWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: DispatchStore,
+    private readonly transport: Transport,
+    private readonly options: DispatcherOptions,
+    private readonly notify: Notify,
+  ) {
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.leaseMs = options.timeout + LEASE_MARGIN_MS;
+  }
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  start(): void {
+    if (this.running || this.closing) return;
+    this.running = true;
+    this.poll();
+  }
+
+  /** Asks for a turn soon; many calls in one tick make one turn. */
+  wake(): void {
+    if (!this.running || this.turnQueued) return;
+    this.turnQueued = true;
+    setImmediate(() => {
+      this.turnQueued = false;
+      void this.turn();
+    });
+  }
+
+  /** Resolves when nothing is due now and nothing is in flight. */
+  drain(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /**
+   * Stops claiming, waits up to `timeout` ms for attempts in flight, aborts the
+   * rest, writes what finished and hands back every row still leased.
+   */
+  async close(timeout: number): Promise<void> {
+    if (!this.running) return;
+    this.closing = true;
+    this.clearTimers();
+    if (this.inFlight > 0) {
+      const settled = new Promise<void>((resolve) => this.settledWaiters.push(resolve));
+      const { clock } = this.options;
+      let timer: unknown;
+      const expired = new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, timeout);
+      });
+      await Promise.race([settled, expired]);
+      clock.clearTimeout(timer);
+      for (const abort of this.aborts) abort.abort();
+      if (this.inFlight > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
+    }
+    while (this.turning) await new Promise((resolve) => setImmediate(resolve));
+    try {
+      if (!this.store.busy()) {
+        await this.flush();
+        await this.store.release(this.options.owner, this.options.clock.now());
+      }
+    } catch (error) {
+      this.report(error, 'Could not write the last results while closing');
+    }
+    this.running = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async turn(): Promise<void> {
+    if (this.turning) {
+      this.again = true;
+      return;
+    }
+    this.turning = true;
+    try {
+      do {
+        this.again = false;
+        if (this.store.busy()) {
+          this.retryWhenFree();
+          return;
+        }
+        this.busyDelay = 1;
+        await this.flush();
+        if (!this.running || this.closing) return;
+        const free = this.options.concurrency - this.inFlight;
+        if (free <= 0) {
+          this.caughtUp = false;
+          return;
+        }
+        const now = this.options.clock.now();
+        const claimed = await this.store.claimDue(now, free, this.options.owner, now + this.leaseMs);
+        for (const delivery of claimed) this.launch(delivery);
+        this.caughtUp = claimed.length < free;
+        if (this.caughtUp) await this.armDueTimer();
+      } while (this.again);
+    } catch (error) {
+      this.report(error, 'The dispatcher could not reach the database');
+      this.caughtUp = false;
+      this.armTimer(this.options.clock.now() + this.options.pollInterval);
+    } finally {
+      this.turning = false;
+      this.checkIdle();
+    }
+  }
+
+  private launch(delivery: ClaimedDelivery): void {
+    this.inFlight++;
+    void this.queue.add(async () => {
+      try {
+        const finished = await this.attempt(delivery);
+        if (finished !== null) this.finished.push(finished);
+      } catch (error) {
+        this.report(error, 'An attempt failed unexpectedly');
+      } finally {
+        this.inFlight--;
+        if (this.inFlight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
+        this.wake();
+      }
+    });
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<Finished | null> {
+    const { clock, retry } = this.options;
+    const notice: DeliveryNotice = {
+      deliveryId: deliveryId(delivery.seq),
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      endpointId: delivery.endpointId,
+      tenant: delivery.tenant,
+    };
+    const endpoint = await this.store.endpoint(delivery.endpointId);
+    if (endpoint === undefined) {
+      // Removed or disabled after this row was claimed.
+      const now = clock.now();
+      return {
+        notice,
+        result: {
+          seq: delivery.seq,
+          logged: false,
+          number: delivery.attemptCount,
+          startedAt: now,
+          durationMs: 0,
+          statusCode: null,
+          responseHeaders: null,
+          responseBody: null,
+          errorCode: null,
+          errorMessage: null,
+          status: 'failed',
+          nextAttemptAt: null,
+          lastError: 'endpoint removed or disabled',
+          updatedAt: now,
+        },
+      };
+    }
+    const body = buildBody(delivery);
+    const headers = buildHeaders(endpoint, delivery, body, clock.now());
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    const outcome = await this.transport.send({ url: endpoint.url, headers, body, signal: abort.signal });
+    this.aborts.delete(abort);
+    // Cut short by close(): no verdict, the row goes back to pending with its lease.
+    if (outcome.errorCode === 'ERR_ABORTED' && this.closing) return null;
+
+    const number = delivery.attemptCount + 1;
+    const now = clock.now();
+    const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+    let delay: number | null = null;
+    if (!ok) {
+      try {
+        delay = nextRetryDelay(
+          retry,
+          {
+            attempt: number,
+            statusCode: outcome.statusCode,
+            errorCode: outcome.errorCode,
+            responseHeaders: outcome.responseHeaders,
+            event: { id: delivery.eventId, type: delivery.eventType, tenant: delivery.tenant },
+            endpointId: delivery.endpointId,
+            deliveryId: notice.deliveryId,
+          },
+          now,
+        );
+      } catch (error) {
+        this.report(error, 'The retry function threw; the delivery is given up');
+      }
+    }
+    const status = ok ? 'succeeded' : delay === null ? 'failed' : 'pending';
+    return {
+      notice,
+      result: {
+        seq: delivery.seq,
+        logged: true,
+        number,
+        startedAt: outcome.startedAt,
+        durationMs: outcome.durationMs,
+        statusCode: outcome.statusCode,
+        responseHeaders: JSON.stringify(outcome.responseHeaders),
+        responseBody: outcome.responseBody,
+        errorCode: outcome.errorCode,
+        errorMessage: outcome.errorMessage,
+        status,
+        nextAttemptAt: status === 'pending' ? now + (delay as number) : null,
+        lastError: ok
+          ? null
+          : outcome.errorCode !== null
+            ? `${outcome.errorCode}: ${outcome.errorMessage}`
+            : `HTTP ${outcome.statusCode}`,
+        updatedAt: now,
+      },
+    };
+  }
+
+  /** Writes every finished attempt in one transaction, then announces them. */
+  private async flush(): Promise<void> {
+    if (this.finished.length === 0) return;
+    const batch = this.finished;
+    this.finished = [];
+    try {
+      await this.store.record(
+        batch.map((f) => f.result),
+        this.options.owner,
+      );
+    } catch (error) {
+      this.finished = batch.concat(this.finished);
+      throw error;
+    }
+    for (const f of batch) this.announce(f);
+  }
+
+  private announce({ result, notice }: Finished): void {
+    if (result.logged) {
+      this.notify('attempt', {
+        ...notice,
+        attempt: result.number,
+        statusCode: result.statusCode,
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
+        durationMs: result.durationMs,
+      });
+    }
+    if (result.status === 'succeeded') {
+      this.notify('delivered', { ...notice, attempts: result.number, statusCode: result.statusCode! });
+    } else if (result.status === 'pending') {
+      this.notify('retrying', {
+        ...notice,
+        attempts: result.number,
+        statusCode: result.statusCode,
+        errorCode: result.errorCode,
+        nextAttemptAt: iso(result.nextAttemptAt!),
+      });
+    } else {
+      this.notify('failed', {
+        ...notice,
+        attempts: result.number,
+        statusCode: result.statusCode,
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage ?? result.lastError,
+      });
+    }
+  }
+
+  private async armDueTimer(): Promise<void> {
+    const due = await this.store.nextDueAt();
+    if (due === null) return;
+    // A row already due that the claim did not take: try again shortly rather than spin.
+    this.armTimer(Math.max(due, this.options.clock.now() + 1));
+  }
+
+  private armTimer(at: number): void {
+    if (this.closing || at >= this.dueAt) return;
+    const { clock } = this.options;
+    if (this.dueTimer !== null) clock.clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    this.dueTimer = clock.setTimeout(
+      () => {
+        this.dueTimer = null;
+        this.dueAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.max(0, at - clock.now()),
+    );
+  }
+
+  /** The slow poll: finds rows written by other processes and leases left by dead ones. */
+  private poll(): void {
+    if (!this.running || this.closing) return;
+    const { clock, pollInterval } = this.options;
+    void (async () => {
+      try {
+        if (!this.store.busy()) {
+          await this.store.expireLeases(clock.now());
+          if (this.inFlight === 0) await this.store.idle();
+        }
+      } catch (error) {
+        this.report(error, 'The dispatcher could not reach the database');
+      }
+      this.wake();
+    })();
+    this.pollTimer = clock.setTimeout(() => this.poll(), pollInterval);
+  }
+
+  /** The application holds a transaction open on our connection: come back later, backing off. */
+  private retryWhenFree(): void {
+    const delay = this.busyDelay;
+    this.busyDelay = Math.min(this.busyDelay * 2, this.options.pollInterval);
+    setTimeout(() => this.wake(), delay).unref();
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const idle =
+      !this.running || (this.inFlight === 0 && this.finished.length === 0 && this.caughtUp && !this.turning);
+    if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private clearTimers(): void {
+    const { clock } = this.options;
+    if (this.dueTimer !== null) clock.clearTimeout(this.dueTimer);
+    if (this.pollTimer !== null) clock.clearTimeout(this.pollTimer);
+    this.dueTimer = null;
+    this.pollTimer = null;
+    this.dueAt = Number.POSITIVE_INFINITY;
+  }
+
+  private report(error: unknown, message: string): void {
+    const wrapped =
+      error instanceof WebhookError
+        ? error
+        : new WebhookError('ERR_DISPATCH', `${message}: ${(error as Error)?.message ?? String(error)}`, {
+            cause: error,
+          });
+    this.notify('error', wrapped);
+  }
+}

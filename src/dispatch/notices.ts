@@ -1,0 +1,62 @@
+import type { WebhookError } from '../errors/base.js';
+
+/** What every delivery notice says about the delivery. */
+export interface DeliveryNotice {
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  endpointId: string;
+  tenant: string | null;
+}
+
+/** Emitted after each attempt is recorded. */
+export interface AttemptNotice extends DeliveryNotice {
+  /** 1 for the first attempt. */
+  attempt: number;
+  statusCode: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  durationMs: number;
+}
+
+/** Emitted when a delivery received a 2xx. */
+export interface DeliveredNotice extends DeliveryNotice {
+  attempts: number;
+  statusCode: number;
+}
+
+/** Emitted when an attempt failed and another is scheduled. */
+export interface RetryingNotice extends DeliveryNotice {
+  attempts: number;
+  statusCode: number | null;
+  errorCode: string | null;
+  /** ISO time of the next attempt. */
+  nextAttemptAt: string;
+}
+
+/** Emitted when the retry policy gave up: the delivery is `failed`. */
+export interface FailedNotice extends DeliveryNotice {
+  attempts: number;
+  statusCode: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/** Emitted when an endpoint is disabled by the sender. */
+export interface EndpointDisabledNotice {
+  endpointId: string;
+  reason: string;
+}
+
+/** The sender's events and what their listeners receive. */
+export interface SenderEvents {
+  attempt: [AttemptNotice];
+  delivered: [DeliveredNotice];
+  retrying: [RetryingNotice];
+  failed: [FailedNotice];
+  'endpoint.disabled': [EndpointDisabledNotice];
+  /** A background failure (database, a throwing listener, a retry function that threw). */
+  error: [WebhookError];
+}
+
+export type Notify = <K extends keyof SenderEvents>(name: K, ...args: SenderEvents[K]) => void;

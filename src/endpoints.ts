@@ -1,0 +1,204 @@
+import type { Clock } from './clock.js';
+import {
+  ADD_KEYS,
+  type EndpointInput,
+  type EndpointPatch,
+  UPDATE_KEYS,
+  validateDescription,
+  validateEvents,
+  validateHeaders,
+  validateMetadata,
+  validateTenant,
+  validateUrl,
+} from './endpoint-input.js';
+import { InvalidArgumentError, NotFoundError } from './errors/input.js';
+import { newEndpointId } from './ids.js';
+import { generateSecret, parseSecret } from './signing.js';
+import type { EndpointSql } from './store/endpoint-sql.js';
+import { type EndpointRow, toEndpoint } from './store/rows.js';
+import type { Endpoint } from './types.js';
+import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './validate.js';
+
+/** How long the old secret keeps signing after `rotateSecret`, in ms (24 h). */
+export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export interface RotateSecretOptions {
+  /** A `whsec_` secret to switch to; generated when absent. */
+  secret?: string;
+  /** How long requests also carry the old signature, in ms. @default 86400000 (24 h) */
+  graceMs?: number;
+}
+
+function checkObject(value: unknown, name: string, known: ReadonlySet<string>): Record<string, unknown> {
+  if (!isPlainObject(value))
+    throw new InvalidArgumentError(name, `Expected \`${name}\` to be an object, got ${describe(value)}`);
+  const extra = unknownKey(value, known);
+  if (extra !== undefined) {
+    throw new InvalidArgumentError(
+      extra,
+      `Unknown property \`${extra}\`; known ones are ${[...known].join(', ')}`,
+      'ERR_UNKNOWN_OPTION',
+    );
+  }
+  return value;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new InvalidArgumentError('id', `Expected an endpoint id, got ${describe(id)}`);
+  }
+  return id;
+}
+
+/** `sender.endpoints`: receivers live in the database, so every process sharing it sees them. */
+export class Endpoints {
+  /** @internal */
+  constructor(
+    private readonly sql: EndpointSql,
+    private readonly clock: Clock,
+    private readonly checkUrl: (url: string) => void,
+    private readonly guard: (method: string) => void,
+  ) {}
+
+  /** Adds an endpoint and returns it, with a generated `whsec_` secret unless one was given. */
+  add(input: EndpointInput): Endpoint {
+    this.guard('endpoints.add');
+    const o = checkObject(input, 'endpoint', ADD_KEYS);
+    const url = validateUrl(o.url);
+    this.checkUrl(url);
+    let secret: string;
+    if (o.secret === undefined) secret = generateSecret();
+    else {
+      if (typeof o.secret !== 'string')
+        throw new InvalidArgumentError(
+          'secret',
+          'Expected `secret` to be a `whsec_` string',
+          'ERR_INVALID_SECRET',
+        );
+      parseSecret(o.secret);
+      secret = o.secret;
+    }
+    const now = this.clock.now();
+    const row: EndpointRow = {
+      id: newEndpointId(),
+      url,
+      events: JSON.stringify(o.events === undefined ? ['*'] : validateEvents(o.events)),
+      tenant: validateTenant(o.tenant),
+      secret,
+      previous_secret: null,
+      previous_secret_until: null,
+      headers: JSON.stringify(validateHeaders(o.headers)),
+      description: validateDescription(o.description),
+      metadata: JSON.stringify(validateMetadata(o.metadata)),
+      enabled: 1,
+      disabled_reason: null,
+      created_at: now,
+      updated_at: now,
+    };
+    this.sql.insert(row);
+    return toEndpoint(row);
+  }
+
+  /** The endpoint, or throws `NotFoundError`. */
+  get(id: string): Endpoint {
+    return toEndpoint(this.row(id));
+  }
+
+  /** Every endpoint, oldest first. */
+  list(): Endpoint[] {
+    return this.sql.list().map(toEndpoint);
+  }
+
+  /** Changes the given fields and returns the endpoint. */
+  update(id: string, patch: EndpointPatch): Endpoint {
+    this.guard('endpoints.update');
+    const row = { ...this.row(id) };
+    const o = checkObject(patch, 'patch', UPDATE_KEYS);
+    if ('url' in o) {
+      row.url = validateUrl(o.url);
+      this.checkUrl(row.url);
+    }
+    if ('events' in o) row.events = JSON.stringify(validateEvents(o.events));
+    if ('tenant' in o) row.tenant = validateTenant(o.tenant);
+    if ('headers' in o) row.headers = JSON.stringify(validateHeaders(o.headers));
+    if ('description' in o) row.description = validateDescription(o.description);
+    if ('metadata' in o) row.metadata = JSON.stringify(validateMetadata(o.metadata));
+    row.updated_at = this.clock.now();
+    this.sql.update(row);
+    return toEndpoint(row);
+  }
+
+  /** Deletes the endpoint. Its delivery log stays; its pending deliveries end as failed. */
+  remove(id: string): void {
+    this.guard('endpoints.remove');
+    if (!this.sql.remove(checkId(id), this.clock.now())) throw new NotFoundError('endpoint', id);
+  }
+
+  /** Turns deliveries to the endpoint back on. New events reach it again. */
+  enable(id: string): Endpoint {
+    this.guard('endpoints.enable');
+    const row = { ...this.row(id), enabled: 1, disabled_reason: null, updated_at: this.clock.now() };
+    this.sql.update(row);
+    return toEndpoint(row);
+  }
+
+  /** Stops deliveries to the endpoint: emit skips it and its pending deliveries end as failed with `reason`. */
+  disable(id: string, reason?: string): Endpoint {
+    this.guard('endpoints.disable');
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1000)) {
+      throw new InvalidArgumentError(
+        'reason',
+        `Expected \`reason\` to be a string of at most 1000 characters, got ${describe(reason)}`,
+      );
+    }
+    const why = reason ?? 'disabled';
+    const row = { ...this.row(id), enabled: 0, disabled_reason: why, updated_at: this.clock.now() };
+    this.sql.update(row, `endpoint disabled: ${why}`);
+    return toEndpoint(row);
+  }
+
+  /**
+   * Switches to a new secret. For `graceMs` requests carry both signatures, so
+   * receivers still on the old secret keep accepting.
+   */
+  rotateSecret(id: string, options: RotateSecretOptions = {}): Endpoint {
+    this.guard('endpoints.rotateSecret');
+    const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
+    const graceMs = o.graceMs ?? DEFAULT_ROTATION_GRACE_MS;
+    if (!isNonNegativeInteger(graceMs)) {
+      throw new InvalidArgumentError(
+        'graceMs',
+        `Expected \`graceMs\` to be an integer >= 0, got ${describe(graceMs)}`,
+      );
+    }
+    let secret: string;
+    if (o.secret === undefined) secret = generateSecret();
+    else {
+      if (typeof o.secret !== 'string')
+        throw new InvalidArgumentError(
+          'secret',
+          'Expected `secret` to be a `whsec_` string',
+          'ERR_INVALID_SECRET',
+        );
+      parseSecret(o.secret);
+      secret = o.secret;
+    }
+    const current = this.row(id);
+    const now = this.clock.now();
+    const row = {
+      ...current,
+      secret,
+      previous_secret: graceMs > 0 ? current.secret : null,
+      previous_secret_until: graceMs > 0 ? now + graceMs : null,
+      updated_at: now,
+    };
+    this.sql.update(row);
+    return toEndpoint(row);
+  }
+
+  private row(id: unknown): EndpointRow {
+    const row = this.sql.get(checkId(id));
+    if (row === undefined) throw new NotFoundError('endpoint', id as string);
+    return row;
+  }
+}

@@ -1,0 +1,192 @@
+import got, { type Got } from 'got';
+import type { AddressPolicy } from './address-policy.js';
+import { literalHostAddress } from './address-policy.js';
+import type { Agents } from './agents.js';
+import { BlockedAddressError } from './guarded-lookup.js';
+
+/** One HTTP request to make. */
+export interface AttemptRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Aborts the attempt from outside (the sender is closing). */
+  signal?: AbortSignal;
+}
+
+/** What happened. Never throws: every failure is an outcome with an error code. */
+export interface AttemptOutcome {
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  responseHeaders: Record<string, string>;
+  responseBody: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface TransportOptions {
+  timeout: number;
+  connectTimeout: number;
+  responseBodyLimit: number;
+  agents: Agents;
+  policy: AddressPolicy;
+  now: () => number;
+}
+
+/** Response headers never kept in the log. */
+const DROPPED_HEADERS = new Set(['set-cookie', 'set-cookie2']);
+const MAX_HEADER_BYTES = 4096;
+const MAX_ERROR_MESSAGE = 500;
+
+function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let size = 0;
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined || DROPPED_HEADERS.has(name)) continue;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    size += name.length + text.length;
+    if (size > MAX_HEADER_BYTES) break;
+    kept[name] = text;
+  }
+  return kept;
+}
+
+function describeError(error: unknown, url: string): { code: string; message: string } {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' && e.code.length > 0 ? e.code : 'ERR_REQUEST';
+  let message = typeof e.message === 'string' ? e.message : String(error);
+  // A URL can carry a token in its query string: never copy it into the log.
+  message = message.split(url).join('<url>');
+  return { code, message: message.slice(0, MAX_ERROR_MESSAGE) };
+}
+
+/** Makes one attempt with got: no retries, no redirects, no decompression, a hard deadline, a capped body. */
+export class Transport {
+  private readonly client: Got;
+
+  constructor(private readonly options: TransportOptions) {
+    this.client = got.extend({
+      method: 'POST',
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      decompress: false,
+      http2: false,
+      cache: false,
+      dnsCache: undefined,
+      agent: { http: options.agents.http, https: options.agents.https },
+      timeout: {
+        lookup: options.connectTimeout,
+        connect: options.connectTimeout,
+        secureConnect: options.connectTimeout,
+        request: options.timeout,
+      },
+    });
+  }
+
+  send(request: AttemptRequest): Promise<AttemptOutcome> {
+    const { timeout, responseBodyLimit, policy, now } = this.options;
+    const startedAt = now();
+    const started = performance.now();
+    const finish = (
+      statusCode: number | null,
+      headers: Record<string, string>,
+      body: string | null,
+      errorCode: string | null,
+      errorMessage: string | null,
+    ): AttemptOutcome => ({
+      startedAt,
+      durationMs: Math.round(performance.now() - started),
+      statusCode,
+      responseHeaders: headers,
+      responseBody: body,
+      errorCode,
+      errorMessage,
+    });
+
+    // Node does not call `lookup` for an IP literal: check it here, before any socket exists.
+    const host = new URL(request.url).hostname;
+    const literal = literalHostAddress(host);
+    if (literal !== null) {
+      const rule = policy.check(literal);
+      if (rule !== null) {
+        const blocked = new BlockedAddressError(host, literal, rule);
+        return Promise.resolve(finish(null, {}, null, blocked.code, blocked.message));
+      }
+    }
+
+    return new Promise<AttemptOutcome>((resolve) => {
+      const deadline = new AbortController();
+      let settled = false;
+      let statusCode: number | null = null;
+      let headers: Record<string, string> = {};
+      const chunks: Buffer[] = [];
+      let kept = 0;
+
+      const settle = (outcome: AttemptOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onOuterAbort);
+        resolve(outcome);
+      };
+      const body = () => (statusCode === null ? null : Buffer.concat(chunks).toString('utf8'));
+
+      const stream = this.client.stream(request.url, {
+        body: request.body,
+        headers: request.headers,
+        signal: deadline.signal,
+      });
+      // The hard deadline covers everything, including a body dripped one byte at a time.
+      const timer = setTimeout(() => {
+        deadline.abort();
+        stream.destroy();
+        settle(
+          finish(statusCode, headers, body(), 'ETIMEDOUT', `The attempt exceeded its ${timeout} ms deadline`),
+        );
+      }, timeout);
+      const onOuterAbort = () => {
+        stream.destroy();
+        settle(
+          finish(
+            statusCode,
+            headers,
+            body(),
+            'ERR_ABORTED',
+            'The attempt was aborted: the sender is closing',
+          ),
+        );
+      };
+      if (request.signal?.aborted) onOuterAbort();
+      request.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+      stream.on(
+        'response',
+        (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
+          statusCode = response.statusCode;
+          headers = keepHeaders(response.headers);
+        },
+      );
+      stream.on('data', (chunk: Buffer) => {
+        if (kept < responseBodyLimit) {
+          const part =
+            chunk.length > responseBodyLimit - kept ? chunk.subarray(0, responseBodyLimit - kept) : chunk;
+          chunks.push(part);
+          kept += part.length;
+        }
+        if (kept >= responseBodyLimit) {
+          // Enough for the log: stop reading rather than pay for the rest.
+          stream.destroy();
+          settle(finish(statusCode, headers, body(), null, null));
+        }
+      });
+      stream.on('end', () => settle(finish(statusCode, headers, body(), null, null)));
+      stream.on('error', (error: Error) => {
+        const cause = (error as { cause?: unknown }).cause;
+        const root = error.name === 'RequestError' && cause instanceof BlockedAddressError ? cause : error;
+        const { code, message } = describeError(root, request.url);
+        settle(finish(statusCode, headers, body(), code, message));
+      });
+    });
+  }
+}

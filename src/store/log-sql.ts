@@ -1,0 +1,120 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DeliveryStatus } from '../types.js';
+import type { AttemptRow, DeliveryRow, EventRow } from './rows.js';
+
+export interface EventFilter {
+  type?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  /** Only rows with a smaller seq (the cursor). */
+  before?: number;
+  limit: number;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  endpointId?: string;
+  eventId?: string;
+  eventType?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit: number;
+}
+
+const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
+  d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at`;
+
+/** Reads over the log: events, deliveries, attempts, counts. Filters build from a fixed set of bound conditions. */
+export class LogSql {
+  private readonly cache = new Map<string, Statement>();
+  private readonly getEventStmt: Statement<[string], EventRow>;
+  private readonly getDeliveryStmt: Statement<[number], DeliveryRow>;
+  private readonly attemptsStmt: Statement<[number], AttemptRow>;
+  private readonly countStmt: Statement<[string], { n: number }>;
+  private readonly oldestDueStmt: Statement<[], { t: number | null }>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly p: string,
+  ) {
+    this.getEventStmt = db.prepare(`SELECT * FROM ${p}events WHERE id = ?`);
+    this.getDeliveryStmt = db.prepare(
+      `SELECT ${DELIVERY_COLUMNS} FROM ${p}deliveries d JOIN ${p}events e ON e.seq = d.event_seq WHERE d.seq = ?`,
+    );
+    this.attemptsStmt = db.prepare(`SELECT * FROM ${p}attempts WHERE delivery_seq = ? ORDER BY number, seq`);
+    this.countStmt = db.prepare(`SELECT count(*) AS n FROM ${p}deliveries WHERE status = ?`);
+    this.oldestDueStmt = db.prepare(
+      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE status = 'pending'`,
+    );
+  }
+
+  private prepared(sql: string): Statement {
+    let stmt = this.cache.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  getEvent(id: string): EventRow | undefined {
+    return this.getEventStmt.get(id);
+  }
+
+  listEvents(filter: EventFilter): EventRow[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (condition: string, value: unknown) => {
+      where.push(condition);
+      params.push(value);
+    };
+    if (filter.type !== undefined) add('type = ?', filter.type);
+    if (filter.tenant !== undefined) add('tenant = ?', filter.tenant);
+    if (filter.since !== undefined) add('created_at >= ?', filter.since);
+    if (filter.until !== undefined) add('created_at < ?', filter.until);
+    if (filter.before !== undefined) add('seq < ?', filter.before);
+    const sql = `SELECT * FROM ${this.p}events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY seq DESC LIMIT ?`;
+    return this.prepared(sql).all(...params, filter.limit) as EventRow[];
+  }
+
+  getDelivery(seq: number): DeliveryRow | undefined {
+    return this.getDeliveryStmt.get(seq);
+  }
+
+  listDeliveries(filter: DeliveryFilter): DeliveryRow[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (condition: string, value: unknown) => {
+      where.push(condition);
+      params.push(value);
+    };
+    if (filter.status !== undefined) add('d.status = ?', filter.status);
+    if (filter.endpointId !== undefined) add('d.endpoint_id = ?', filter.endpointId);
+    if (filter.eventId !== undefined)
+      add(`d.event_seq = (SELECT seq FROM ${this.p}events WHERE id = ?)`, filter.eventId);
+    if (filter.eventType !== undefined) add('e.type = ?', filter.eventType);
+    if (filter.tenant !== undefined) add('e.tenant = ?', filter.tenant);
+    if (filter.since !== undefined) add('d.created_at >= ?', filter.since);
+    if (filter.until !== undefined) add('d.created_at < ?', filter.until);
+    if (filter.before !== undefined) add('d.seq < ?', filter.before);
+    const sql = `SELECT ${DELIVERY_COLUMNS} FROM ${this.p}deliveries d JOIN ${this.p}events e ON e.seq = d.event_seq
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.seq DESC LIMIT ?`;
+    return this.prepared(sql).all(...params, filter.limit) as DeliveryRow[];
+  }
+
+  attempts(deliverySeq: number): AttemptRow[] {
+    return this.attemptsStmt.all(deliverySeq);
+  }
+
+  countByStatus(status: DeliveryStatus): number {
+    return this.countStmt.get(status)!.n;
+  }
+
+  earliestPendingDueAt(): number | null {
+    return this.oldestDueStmt.get()!.t;
+  }
+}

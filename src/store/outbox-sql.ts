@@ -1,0 +1,228 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DeliveryStatus } from '../types.js';
+
+export interface NewEvent {
+  id: string;
+  type: string;
+  tenant: string | null;
+  idempotencyKey: string | null;
+  payload: string;
+  createdAt: number;
+}
+
+/** A delivery claimed for an attempt, with what the attempt needs of its event. */
+export interface ClaimedDelivery {
+  seq: number;
+  endpointId: string;
+  /** Attempts made before this one. */
+  attemptCount: number;
+  eventId: string;
+  eventType: string;
+  tenant: string | null;
+  payload: string;
+  eventCreatedAt: number;
+}
+
+/** The outcome of one attempt and the delivery's next state, written together. */
+export interface AttemptResult {
+  seq: number;
+  /** False when no request was made (the endpoint was gone): no attempt row is written. */
+  logged: boolean;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  responseHeaders: string | null;
+  responseBody: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  status: Exclude<DeliveryStatus, 'sending'>;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+interface ClaimRow {
+  seq: number;
+  event_seq: number;
+  endpoint_id: string;
+  attempt_count: number;
+}
+
+interface ClaimEventRow {
+  id: string;
+  type: string;
+  tenant: string | null;
+  payload: string;
+  created_at: number;
+}
+
+/** The hot path: inserting events, claiming due deliveries, recording attempts. */
+export class OutboxSql {
+  private readonly insertEventStmt: Statement;
+  private readonly insertDeliveryStmt: Statement;
+  private readonly findIdempotentStmt: Statement<
+    [string, string],
+    { seq: number; id: string; type: string; created_at: number }
+  >;
+  private readonly countDeliveriesStmt: Statement<[number], { n: number }>;
+  private readonly claimStmt: Statement<[number, string, number, number, number], ClaimRow>;
+  private readonly claimEventStmt: Statement<[number], ClaimEventRow>;
+  private readonly insertAttemptStmt: Statement;
+  private readonly finishStmt: Statement;
+  private readonly nextDueStmt: Statement<[], { t: number | null }>;
+  private readonly expireLeasesStmt: Statement;
+  private readonly releaseStmt: Statement;
+  private readonly retryStmt: Statement;
+  private readonly eventSeqStmt: Statement<[string], { seq: number }>;
+
+  constructor(
+    private readonly db: Database,
+    p: string,
+  ) {
+    this.insertEventStmt = db.prepare(
+      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertDeliveryStmt = db.prepare(
+      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, status, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, 'pending', ?, ?, ?)`,
+    );
+    this.findIdempotentStmt = db.prepare(
+      `SELECT seq, id, type, created_at FROM ${p}events WHERE ifnull(tenant, '') = ? AND idempotency_key = ?`,
+    );
+    this.countDeliveriesStmt = db.prepare(`SELECT count(*) AS n FROM ${p}deliveries WHERE event_seq = ?`);
+    this.claimStmt = db.prepare(
+      `UPDATE ${p}deliveries SET status = 'sending', lease_until = ?, lease_owner = ?, updated_at = ?
+       WHERE seq IN (
+         SELECT seq FROM ${p}deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+         ORDER BY next_attempt_at LIMIT ?)
+       RETURNING seq, event_seq, endpoint_id, attempt_count`,
+    );
+    this.claimEventStmt = db.prepare(
+      `SELECT id, type, tenant, payload, created_at FROM ${p}events WHERE seq = ?`,
+    );
+    this.insertAttemptStmt = db.prepare(
+      `INSERT INTO ${p}attempts (delivery_seq, number, started_at, duration_ms, status_code, response_headers,
+         response_body, error_code, error_message)
+       VALUES (@seq, @number, @startedAt, @durationMs, @statusCode, @responseHeaders, @responseBody, @errorCode,
+         @errorMessage)`,
+    );
+    // The owner check keeps a process whose lease was taken over from overwriting the new holder's state.
+    this.finishStmt = db.prepare(
+      `UPDATE ${p}deliveries SET status = @status, attempt_count = @number, next_attempt_at = @nextAttemptAt,
+         lease_until = NULL, lease_owner = NULL, last_status_code = @statusCode, last_error = @lastError,
+         updated_at = @updatedAt
+       WHERE seq = @seq AND status = 'sending' AND lease_owner = @owner`,
+    );
+    this.nextDueStmt = db.prepare(
+      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE status = 'pending'`,
+    );
+    this.expireLeasesStmt = db.prepare(
+      `UPDATE ${p}deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = ?
+       WHERE status = 'sending' AND lease_until <= ?`,
+    );
+    this.releaseStmt = db.prepare(
+      `UPDATE ${p}deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = ?
+       WHERE status = 'sending' AND lease_owner = ?`,
+    );
+    this.retryStmt = db.prepare(
+      `UPDATE ${p}deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+       WHERE seq = ? AND status IN ('pending', 'failed')`,
+    );
+    this.eventSeqStmt = db.prepare(`SELECT seq FROM ${p}events WHERE id = ?`);
+  }
+
+  /** Inserts an event and one pending delivery per endpoint. Call inside a transaction. */
+  insertEvent(event: NewEvent, endpointIds: readonly string[]): void {
+    const { lastInsertRowid } = this.insertEventStmt.run(
+      event.id,
+      event.type,
+      event.tenant,
+      event.idempotencyKey,
+      event.payload,
+      event.createdAt,
+    );
+    this.insertDeliveries(Number(lastInsertRowid), endpointIds, event.createdAt);
+  }
+
+  insertDeliveries(eventSeq: number, endpointIds: readonly string[], now: number): void {
+    for (const endpointId of endpointIds) this.insertDeliveryStmt.run(eventSeq, endpointId, now, now, now);
+  }
+
+  findIdempotent(
+    tenant: string | null,
+    key: string,
+  ): { seq: number; id: string; type: string; createdAt: number; deliveries: number } | undefined {
+    const row = this.findIdempotentStmt.get(tenant ?? '', key);
+    if (row === undefined) return undefined;
+    const { n } = this.countDeliveriesStmt.get(row.seq)!;
+    return { seq: row.seq, id: row.id, type: row.type, createdAt: row.created_at, deliveries: n };
+  }
+
+  eventSeq(id: string): number | undefined {
+    return this.eventSeqStmt.get(id)?.seq;
+  }
+
+  /** Leases up to `limit` due deliveries to `owner` in one statement, oldest due first. */
+  claimDue(now: number, limit: number, owner: string, leaseUntil: number): ClaimedDelivery[] {
+    return this.db
+      .transaction(() => {
+        const rows = this.claimStmt.all(leaseUntil, owner, now, now, limit);
+        rows.sort((a, b) => a.seq - b.seq);
+        return rows.map((row) => {
+          const event = this.claimEventStmt.get(row.event_seq)!;
+          return {
+            seq: row.seq,
+            endpointId: row.endpoint_id,
+            attemptCount: row.attempt_count,
+            eventId: event.id,
+            eventType: event.type,
+            tenant: event.tenant,
+            payload: event.payload,
+            eventCreatedAt: event.created_at,
+          };
+        });
+      })
+      .immediate();
+  }
+
+  /** Writes a batch of attempt results in one transaction. */
+  record(results: readonly AttemptResult[], owner: string): void {
+    this.db
+      .transaction(() => {
+        for (const result of results) {
+          if (result.logged) this.insertAttemptStmt.run(result);
+          this.finishStmt.run({
+            seq: result.seq,
+            status: result.status,
+            number: result.number,
+            nextAttemptAt: result.nextAttemptAt,
+            statusCode: result.statusCode,
+            lastError: result.lastError,
+            updatedAt: result.updatedAt,
+            owner,
+          });
+        }
+      })
+      .immediate();
+  }
+
+  /** When the earliest pending delivery is due, or `null` when none is pending. */
+  nextDueAt(): number | null {
+    return this.nextDueStmt.get()!.t;
+  }
+
+  /** Returns deliveries whose lease ran out (their holder died) to pending. */
+  expireLeases(now: number): number {
+    return this.expireLeasesStmt.run(now, now).changes;
+  }
+
+  /** Returns this owner's claimed deliveries to pending, due when they were. */
+  release(owner: string, now: number): number {
+    return this.releaseStmt.run(now, owner).changes;
+  }
+
+  retry(seq: number, now: number): boolean {
+    return this.retryStmt.run(now, now, seq).changes > 0;
+  }
+}

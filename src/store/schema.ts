@@ -1,0 +1,79 @@
+/**
+ * The schema as numbered, append-only migrations. Never edit a migration that
+ * has shipped: add the next number. `{p}` is the table prefix (a validated
+ * identifier, never user data).
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the outbox
+  `
+  CREATE TABLE {p}meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO {p}meta (key, value) VALUES ('endpoints_version', 0);
+
+  CREATE TABLE {p}endpoints (
+    id                      TEXT PRIMARY KEY,
+    url                     TEXT NOT NULL,
+    events                  TEXT NOT NULL,
+    tenant                  TEXT,
+    secret                  TEXT NOT NULL,
+    previous_secret         TEXT,
+    previous_secret_until   INTEGER,
+    headers                 TEXT NOT NULL,
+    description             TEXT,
+    metadata                TEXT NOT NULL,
+    enabled                 INTEGER NOT NULL,
+    disabled_reason         TEXT,
+    created_at              INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL
+  );
+
+  CREATE TABLE {p}events (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    type             TEXT NOT NULL,
+    tenant           TEXT,
+    idempotency_key  TEXT,
+    payload          TEXT NOT NULL,
+    created_at       INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX {p}events_idempotency ON {p}events (ifnull(tenant, ''), idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX {p}events_type ON {p}events (type, seq);
+
+  CREATE TABLE {p}deliveries (
+    seq               INTEGER PRIMARY KEY,
+    event_seq         INTEGER NOT NULL,
+    endpoint_id       TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    attempt_count     INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   INTEGER,
+    lease_until       INTEGER,
+    lease_owner       TEXT,
+    last_status_code  INTEGER,
+    last_error        TEXT,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+  );
+  -- claiming: the due rows, oldest due first
+  CREATE INDEX {p}deliveries_due ON {p}deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX {p}deliveries_status ON {p}deliveries (status, seq);
+  CREATE INDEX {p}deliveries_endpoint ON {p}deliveries (endpoint_id, seq);
+  CREATE INDEX {p}deliveries_event ON {p}deliveries (event_seq);
+
+  CREATE TABLE {p}attempts (
+    seq               INTEGER PRIMARY KEY,
+    delivery_seq      INTEGER NOT NULL,
+    number            INTEGER NOT NULL,
+    started_at        INTEGER NOT NULL,
+    duration_ms       INTEGER NOT NULL,
+    status_code       INTEGER,
+    response_headers  TEXT,
+    response_body     TEXT,
+    error_code        TEXT,
+    error_message     TEXT
+  );
+  CREATE INDEX {p}attempts_delivery ON {p}attempts (delivery_seq, number);
+  `,
+];
