@@ -45,11 +45,12 @@ export class Deliveries {
     private readonly outbox: OutboxSql,
     private readonly clock: Clock,
     private readonly guard: (method: string) => void,
-    private readonly onScheduled: () => void,
+    private readonly onScheduled: (endpointId: string, at: number) => void,
   ) {}
 
   /** The delivery with its attempts (oldest first), or throws `NotFoundError`. */
   get(id: string): DeliveryWithAttempts {
+    this.guard('deliveries.get');
     const seq = this.seq(id);
     const row = this.log.getDelivery(seq);
     if (row === undefined) throw new NotFoundError('delivery', id);
@@ -58,6 +59,7 @@ export class Deliveries {
 
   /** Deliveries, newest first. */
   list(filter?: DeliveryListFilter): Page<Delivery> {
+    this.guard('deliveries.list');
     const f = checkFilter(filter, LIST_KEYS);
     if (f.status !== undefined && !STATUSES.has(f.status as string)) {
       throw new InvalidArgumentError(
@@ -91,7 +93,8 @@ export class Deliveries {
   retry(id: string): Delivery {
     this.guard('deliveries.retry');
     const seq = this.seq(id);
-    if (!this.outbox.retry(seq, this.clock.now())) {
+    const now = this.clock.now();
+    if (!this.outbox.retry(seq, now)) {
       const row = this.log.getDelivery(seq);
       if (row === undefined) throw new NotFoundError('delivery', id);
       throw new InvalidArgumentError(
@@ -101,8 +104,9 @@ export class Deliveries {
         { deliveryId: id },
       );
     }
-    this.onScheduled();
-    return toDelivery(this.log.getDelivery(seq)!);
+    const delivery = toDelivery(this.log.getDelivery(seq)!);
+    this.onScheduled(delivery.endpointId, now);
+    return delivery;
   }
 
   private seq(id: unknown): number {

@@ -137,6 +137,8 @@ export class Emitter {
     private readonly endpoints: EndpointSql,
     private readonly cache: EndpointCache,
     private readonly maxPayloadBytes: number,
+    /** Told of every delivery written, so the dispatcher claims it at once. */
+    private readonly onScheduled: (endpointId: string, at: number) => void,
   ) {
     this.insertOne = db.transaction((event, now) => {
       this.cache.refresh();
@@ -148,8 +150,13 @@ export class Emitter {
     });
   }
 
+  // IMMEDIATE: the transaction reads (endpoints version, idempotency key) before
+  // it writes, and SQLite refuses to upgrade a read transaction to a write one
+  // while another process writes (SQLITE_BUSY at once, busy_timeout not
+  // consulted). Taking the write lock first waits instead. Inside the app's
+  // transaction better-sqlite3 uses a savepoint, so this changes nothing there.
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
-    return this.insertOne(prepare(type, payload, options, this.maxPayloadBytes, ''), now);
+    return this.insertOne.immediate(prepare(type, payload, options, this.maxPayloadBytes, ''), now);
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
@@ -168,7 +175,7 @@ export class Emitter {
       }
       return prepare(item.type, item.payload, item, this.maxPayloadBytes, `events[${i}]`);
     });
-    return prepared.length === 0 ? [] : this.insertMany(prepared, now);
+    return prepared.length === 0 ? [] : this.insertMany.immediate(prepared, now);
   }
 
   private write(event: PreparedEvent, now: number): EmittedEvent {
@@ -192,6 +199,7 @@ export class Emitter {
       }
       targets = targets.filter((endpoint) => wanted.has(endpoint.id));
     }
+    for (const endpoint of targets) this.onScheduled(endpoint.id, now);
     const id = newEventId();
     this.outbox.insertEvent(
       {

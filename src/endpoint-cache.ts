@@ -39,6 +39,7 @@ export class EndpointCache {
   private version = -1;
   private byId = new Map<string, LiveEndpoint>();
   private byTenant = new Map<string | null, LiveEndpoint[]>();
+  private idList: readonly string[] = [];
 
   constructor(private readonly sql: EndpointSql) {}
 
@@ -47,6 +48,7 @@ export class EndpointCache {
     if (version === this.version) return;
     const live = this.sql.listEnabled().map(toLive);
     this.byId = new Map(live.map((e) => [e.id, e]));
+    this.idList = live.map((e) => e.id);
     this.byTenant = new Map();
     for (const endpoint of live) {
       const list = this.byTenant.get(endpoint.tenant);
@@ -54,6 +56,11 @@ export class EndpointCache {
       else this.byTenant.set(endpoint.tenant, [endpoint]);
     }
     this.version = version;
+  }
+
+  /** Ids of the enabled endpoints, oldest first. */
+  ids(): readonly string[] {
+    return this.idList;
   }
 
   get(id: string): LiveEndpoint | undefined {

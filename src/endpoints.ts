@@ -101,11 +101,13 @@ export class Endpoints {
 
   /** The endpoint, or throws `NotFoundError`. */
   get(id: string): Endpoint {
+    this.guard('endpoints.get');
     return toEndpoint(this.row(id));
   }
 
   /** Every endpoint, oldest first. */
   list(): Endpoint[] {
+    this.guard('endpoints.list');
     return this.sql.list().map(toEndpoint);
   }
 

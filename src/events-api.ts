@@ -39,11 +39,12 @@ export class Events {
     private readonly cache: EndpointCache,
     private readonly clock: Clock,
     private readonly guard: (method: string) => void,
-    private readonly onScheduled: () => void,
+    private readonly onScheduled: (endpointId: string, at: number) => void,
   ) {}
 
   /** The event, or throws `NotFoundError`. */
   get(id: string): WebhookEventRecord {
+    this.guard('events.get');
     if (typeof id !== 'string' || id.length === 0)
       throw new InvalidArgumentError('id', `Expected an event id, got ${describe(id)}`);
     const row = this.log.getEvent(id);
@@ -53,6 +54,7 @@ export class Events {
 
   /** Events, newest first. */
   list(filter?: EventListFilter): Page<WebhookEventRecord> {
+    this.guard('events.list');
     const f = checkFilter(filter, LIST_KEYS);
     const limit = toLimit(f.limit);
     const rows = this.log.listEvents({
@@ -89,22 +91,27 @@ export class Events {
       );
     }
     const event = this.get(id);
-    const scheduled = this.db.transaction(() => {
-      this.cache.refresh();
-      const targets =
-        ids === undefined
-          ? this.cache.matching(event.type, event.tenant)
-          : ids.map((endpointId) => {
-              const endpoint = this.cache.get(endpointId);
-              if (endpoint === undefined || endpoint.tenant !== event.tenant)
-                throw new NotFoundError('endpoint', endpointId);
-              return endpoint;
-            });
-      const seq = this.outbox.eventSeq(id)!;
-      this.outbox.insertDeliveries(seq, [...new Set(targets.map((t) => t.id))], this.clock.now());
-      return new Set(targets.map((t) => t.id)).size;
-    })();
-    if (scheduled > 0) this.onScheduled();
-    return scheduled;
+    // IMMEDIATE for the same reason as emit: it reads before it writes.
+    const now = this.clock.now();
+    const scheduled = this.db
+      .transaction((): string[] => {
+        this.cache.refresh();
+        const targets =
+          ids === undefined
+            ? this.cache.matching(event.type, event.tenant)
+            : ids.map((endpointId) => {
+                const endpoint = this.cache.get(endpointId);
+                if (endpoint === undefined || endpoint.tenant !== event.tenant)
+                  throw new NotFoundError('endpoint', endpointId);
+                return endpoint;
+              });
+        const seq = this.outbox.eventSeq(id)!;
+        const endpointIds = [...new Set(targets.map((t) => t.id))];
+        this.outbox.insertDeliveries(seq, endpointIds, now);
+        return endpointIds;
+      })
+      .immediate();
+    for (const endpointId of scheduled) this.onScheduled(endpointId, now);
+    return scheduled.length;
   }
 }

@@ -59,10 +59,16 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.#store = new SqliteStore(o.database, o.tablePrefix);
     const store = this.#store;
     const cache = new EndpointCache(store.endpoints);
+    // Reads call it too: after close an owned connection is gone, and the driver's
+    // TypeError would be the one error the library throws that is not a WebhookError.
     const guard = (method: string) => {
       if (this.#closed) throw new SenderClosedError(method);
     };
-    const wake = () => this.#dispatcher.wake();
+    // Tells the dispatcher an endpoint has a row due, so it need not wait for the poll.
+    const scheduled = (endpointId: string, at: number) => {
+      this.#dispatcher.due(endpointId, at);
+      this.#dispatcher.wake();
+    };
     const checkUrl = (url: string) => {
       const host = new URL(url).hostname;
       const literal = literalHostAddress(host);
@@ -76,9 +82,9 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       }
     };
     this.endpoints = new Endpoints(store.endpoints, o.clock, checkUrl, guard);
-    this.events = new Events(store.db, store.log, store.outbox, cache, o.clock, guard, wake);
-    this.deliveries = new Deliveries(store.log, store.outbox, o.clock, guard, wake);
-    this.#emitter = new Emitter(store.db, store.outbox, store.endpoints, cache, o.maxPayloadBytes);
+    this.events = new Events(store.db, store.log, store.outbox, cache, o.clock, guard, scheduled);
+    this.deliveries = new Deliveries(store.log, store.outbox, o.clock, guard, scheduled);
+    this.#emitter = new Emitter(store.db, store.outbox, store.endpoints, cache, o.maxPayloadBytes, scheduled);
 
     this.#agents = createAgents(guardedLookup(policy), o.concurrency);
     const transport = new Transport({
@@ -91,12 +97,14 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     });
     const port: DispatchStore = {
       busy: () => store.db.inTransaction,
-      claimDue: (now, limit, owner, leaseUntil) => {
+      endpointIds: () => {
         cache.refresh();
-        return store.outbox.claimDue(now, limit, owner, leaseUntil);
+        return cache.ids();
       },
+      claim: (plan, budget, now, owner, leaseUntil) =>
+        store.outbox.claim(plan, budget, now, owner, leaseUntil),
       record: (results, owner) => store.outbox.record(results, owner),
-      nextDueAt: () => store.outbox.nextDueAt(),
+      dueTimes: (ids) => new Map(ids.map((id) => [id, store.outbox.nextDueFor(id)])),
       expireLeases: (now) => store.outbox.expireLeases(now),
       release: (owner, now) => store.outbox.release(owner, now),
       endpoint: (id) => cache.get(id),
@@ -125,9 +133,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
    */
   emit<K extends keyof TEvents & string>(type: K, payload: TEvents[K], options?: EmitOptions): EmittedEvent {
     if (this.#closed) throw new SenderClosedError('emit');
-    const event = this.#emitter.emit(type, payload, options, this.#options.clock.now());
-    if (event.deliveries > 0) this.#dispatcher.wake();
-    return event;
+    return this.#emitter.emit(type, payload, options, this.#options.clock.now());
   }
 
   /** Records several events in one transaction. */
@@ -137,9 +143,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     >,
   ): EmittedEvent[] {
     if (this.#closed) throw new SenderClosedError('emitMany');
-    const emitted = this.#emitter.emitMany(events, this.#options.clock.now());
-    if (emitted.some((e) => e.deliveries > 0)) this.#dispatcher.wake();
-    return emitted;
+    return this.#emitter.emitMany(events, this.#options.clock.now());
   }
 
   /** Starts delivering (only needed with `autoStart: false`). */

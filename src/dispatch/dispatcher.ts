@@ -1,10 +1,10 @@
-import PQueue from 'p-queue';
+import PQueueImport from 'p-queue';
 import type { Clock } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
 import type { Transport } from '../http/attempt.js';
 import { deliveryId } from '../ids.js';
 import { nextRetryDelay, type RetryPolicy } from '../retry.js';
-import type { AttemptResult, ClaimedDelivery } from '../store/outbox-sql.js';
+import type { AttemptResult, ClaimedDelivery, ClaimRequest } from '../store/outbox-sql.js';
 import { iso } from '../store/rows.js';
 import type { DeliveryNotice, Notify } from './notices.js';
 import { buildBody, buildHeaders } from './request.js';
@@ -18,6 +18,9 @@ export interface DispatcherOptions {
   clock: Clock;
   owner: string;
 }
+
+// Through require(esm), the CommonJS build sees p-queue's module namespace where ESM sees the class.
+const PQueue = (PQueueImport as unknown as { default?: typeof PQueueImport }).default ?? PQueueImport;
 
 /** A finished attempt waiting to be written, and what to announce once it is. */
 interface Finished {
@@ -35,7 +38,7 @@ const LEASE_MARGIN_MS = 10_000;
  * rows. HTTP happens outside any transaction.
  */
 export class Dispatcher {
-  private readonly queue: PQueue;
+  private readonly queue: InstanceType<typeof PQueue>;
   private readonly leaseMs: number;
   private finished: Finished[] = [];
   private inFlight = 0;
@@ -50,6 +53,14 @@ export class Dispatcher {
   private dueAt = Number.POSITIVE_INFINITY;
   private pollTimer: unknown = null;
   private busyDelay = 1;
+  /**
+   * When each endpoint's next row is due, as far as this process knows (ms;
+   * absent: unknown, ask). Emit and retries lower it; the poll re-reads it for
+   * rows written by other processes.
+   */
+  private readonly dueHints = new Map<string, number>();
+  /** Rotates which endpoint claims first, so no endpoint always goes first. */
+  private rotation = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly aborts = new Set<AbortController>();
   private settledWaiters: (() => void)[] = [];
@@ -86,6 +97,12 @@ export class Dispatcher {
       this.turnQueued = false;
       void this.turn();
     });
+  }
+
+  /** Says an endpoint has a row due at `at` (ms), e.g. just emitted. */
+  due(endpointId: string, at: number): void {
+    const known = this.dueHints.get(endpointId);
+    if (known !== undefined && known > at) this.dueHints.set(endpointId, at);
   }
 
   /** Resolves when nothing is due now and nothing is in flight. */
@@ -151,10 +168,19 @@ export class Dispatcher {
           return;
         }
         const now = this.options.clock.now();
-        const claimed = await this.store.claimDue(now, free, this.options.owner, now + this.leaseMs);
+        const plan = await this.plan(now, free);
+        const { claimed, nextDue } = await this.store.claim(
+          plan,
+          free,
+          now,
+          this.options.owner,
+          now + this.leaseMs,
+        );
+        for (const [endpointId, at] of nextDue) this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
         for (const delivery of claimed) this.launch(delivery);
-        this.caughtUp = claimed.length < free;
-        if (this.caughtUp) await this.armDueTimer();
+        // Caught up when every endpoint offered a slot had fewer due rows than offered.
+        this.caughtUp = plan.every((request) => nextDue.has(request.endpointId));
+        if (this.caughtUp) this.armDueTimer();
       } while (this.again);
     } catch (error) {
       this.report(error, 'The dispatcher could not reach the database');
@@ -287,7 +313,10 @@ export class Dispatcher {
       this.finished = batch.concat(this.finished);
       throw error;
     }
-    for (const f of batch) this.announce(f);
+    for (const f of batch) {
+      if (f.result.status === 'pending') this.due(f.notice.endpointId, f.result.nextAttemptAt!);
+      this.announce(f);
+    }
   }
 
   private announce({ result, notice }: Finished): void {
@@ -322,11 +351,29 @@ export class Dispatcher {
     }
   }
 
-  private async armDueTimer(): Promise<void> {
-    const due = await this.store.nextDueAt();
-    if (due === null) return;
+  /** The endpoints that may have rows due now, in rotating order, each offered every free slot. */
+  private async plan(now: number, free: number): Promise<ClaimRequest[]> {
+    const ids = await this.store.endpointIds();
+    if (ids.length !== this.dueHints.size || ids.some((id) => !this.dueHints.has(id))) {
+      const known = new Set(ids);
+      for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
+    }
+    const plan: ClaimRequest[] = [];
+    const start = ids.length === 0 ? 0 : this.rotation++ % ids.length;
+    for (let i = 0; i < ids.length; i++) {
+      const endpointId = ids[(start + i) % ids.length]!;
+      const due = this.dueHints.get(endpointId);
+      if (due === undefined || due <= now) plan.push({ endpointId, max: free });
+    }
+    return plan;
+  }
+
+  private armDueTimer(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const at of this.dueHints.values()) if (at < earliest) earliest = at;
+    if (earliest === Number.POSITIVE_INFINITY) return;
     // A row already due that the claim did not take: try again shortly rather than spin.
-    this.armTimer(Math.max(due, this.options.clock.now() + 1));
+    this.armTimer(Math.max(earliest, this.options.clock.now() + 1));
   }
 
   private armTimer(at: number): void {
@@ -352,6 +399,11 @@ export class Dispatcher {
       try {
         if (!this.store.busy()) {
           await this.store.expireLeases(clock.now());
+          const ids = await this.store.endpointIds();
+          const due = await this.store.dueTimes(ids);
+          this.dueHints.clear();
+          for (const [endpointId, at] of due) this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
+          this.armDueTimer();
           if (this.inFlight === 0) await this.store.idle();
         }
       } catch (error) {

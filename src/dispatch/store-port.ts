@@ -1,5 +1,5 @@
 import type { LiveEndpoint } from '../endpoint-cache.js';
-import type { AttemptResult, ClaimedDelivery } from '../store/outbox-sql.js';
+import type { AttemptResult, ClaimOutcome, ClaimRequest } from '../store/outbox-sql.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -10,9 +10,19 @@ type MaybePromise<T> = T | Promise<T>;
 export interface DispatchStore {
   /** True while the connection is inside an application transaction: the dispatcher must not touch it then. */
   busy(): boolean;
-  claimDue(now: number, limit: number, owner: string, leaseUntil: number): MaybePromise<ClaimedDelivery[]>;
+  /** The ids of the enabled endpoints, following changes made by any process. */
+  endpointIds(): MaybePromise<readonly string[]>;
+  /** Leases due rows endpoint by endpoint (see `OutboxSql.claim`). */
+  claim(
+    plan: readonly ClaimRequest[],
+    budget: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ): MaybePromise<ClaimOutcome>;
   record(results: readonly AttemptResult[], owner: string): MaybePromise<void>;
-  nextDueAt(): MaybePromise<number | null>;
+  /** When each endpoint's earliest pending row is due (`null`: none). */
+  dueTimes(endpointIds: readonly string[]): MaybePromise<Map<string, number | null>>;
   expireLeases(now: number): MaybePromise<number>;
   release(owner: string, now: number): MaybePromise<number>;
   /** The enabled endpoint, from a cache that follows changes made by any process. */

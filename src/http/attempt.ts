@@ -1,4 +1,4 @@
-import got, { type Got } from 'got';
+import { type Got, got } from 'got';
 import type { AddressPolicy } from './address-policy.js';
 import { literalHostAddress } from './address-policy.js';
 import type { Agents } from './agents.js';
@@ -49,6 +49,20 @@ function keepHeaders(raw: Record<string, string | string[] | undefined>): Record
     kept[name] = text;
   }
   return kept;
+}
+
+/**
+ * Decodes a body that was cut short. A cut inside a multi-byte UTF-8 character
+ * would decode to U+FFFD (3 bytes) and push the kept text past the byte limit:
+ * the partial character is dropped instead.
+ */
+function decodeCut(bytes: Buffer): string {
+  let start = bytes.length - 1;
+  while (start > 0 && start > bytes.length - 4 && (bytes[start]! & 0xc0) === 0x80) start--;
+  const lead = bytes[start];
+  if (lead === undefined) return '';
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return bytes.toString('utf8', 0, bytes.length - start < length ? start : bytes.length);
 }
 
 function describeError(error: unknown, url: string): { code: string; message: string } {
@@ -130,7 +144,12 @@ export class Transport {
         request.signal?.removeEventListener('abort', onOuterAbort);
         resolve(outcome);
       };
-      const body = () => (statusCode === null ? null : Buffer.concat(chunks).toString('utf8'));
+      // Every settle but 'end' cuts the body short.
+      const body = (complete = false) => {
+        if (statusCode === null) return null;
+        const bytes = Buffer.concat(chunks);
+        return complete ? bytes.toString('utf8') : decodeCut(bytes);
+      };
 
       const stream = this.client.stream(request.url, {
         body: request.body,
@@ -180,7 +199,7 @@ export class Transport {
           settle(finish(statusCode, headers, body(), null, null));
         }
       });
-      stream.on('end', () => settle(finish(statusCode, headers, body(), null, null)));
+      stream.on('end', () => settle(finish(statusCode, headers, body(true), null, null)));
       stream.on('error', (error: Error) => {
         const cause = (error as { cause?: unknown }).cause;
         const root = error.name === 'RequestError' && cause instanceof BlockedAddressError ? cause : error;

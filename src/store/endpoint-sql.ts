@@ -41,7 +41,11 @@ export class EndpointSql {
        WHERE endpoint_id = ? AND status = 'pending'`,
     );
     this.versionStmt = db.prepare(`SELECT value FROM ${p}meta WHERE key = 'endpoints_version'`);
-    this.bumpStmt = db.prepare(`UPDATE ${p}meta SET value = value + 1 WHERE key = 'endpoints_version'`);
+    // A random version, not a counter: a change rolled back with the application's
+    // transaction would otherwise leave its number for the next change to reuse,
+    // and a cache loaded inside that transaction would then look current.
+    // Shifted to 53 bits so it stays an exact JavaScript number.
+    this.bumpStmt = db.prepare(`UPDATE ${p}meta SET value = random() >> 11 WHERE key = 'endpoints_version'`);
   }
 
   insert(row: EndpointRow): void {

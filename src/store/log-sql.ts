@@ -33,7 +33,7 @@ export class LogSql {
   private readonly getEventStmt: Statement<[string], EventRow>;
   private readonly getDeliveryStmt: Statement<[number], DeliveryRow>;
   private readonly attemptsStmt: Statement<[number], AttemptRow>;
-  private readonly countStmt: Statement<[string], { n: number }>;
+  private readonly countStmts: Record<DeliveryStatus, Statement<[], { n: number }>>;
   private readonly oldestDueStmt: Statement<[], { t: number | null }>;
 
   constructor(
@@ -45,9 +45,20 @@ export class LogSql {
       `SELECT ${DELIVERY_COLUMNS} FROM ${p}deliveries d JOIN ${p}events e ON e.seq = d.event_seq WHERE d.seq = ?`,
     );
     this.attemptsStmt = db.prepare(`SELECT * FROM ${p}attempts WHERE delivery_seq = ? ORDER BY number, seq`);
-    this.countStmt = db.prepare(`SELECT count(*) AS n FROM ${p}deliveries WHERE status = ?`);
+    // Literal statuses, so that each count can use its partial index.
+    const count = (status: DeliveryStatus) =>
+      db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${p}deliveries WHERE status = '${status}'`);
+    this.countStmts = {
+      pending: count('pending'),
+      sending: count('sending'),
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+    };
+    // Per endpoint, through the due index: a global min() would scan every pending row.
     this.oldestDueStmt = db.prepare(
-      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE status = 'pending'`,
+      `SELECT min((SELECT min(next_attempt_at) FROM ${p}deliveries d
+                   WHERE d.endpoint_id = e.id AND d.status = 'pending')) AS t
+       FROM ${p}endpoints e`,
     );
   }
 
@@ -111,7 +122,7 @@ export class LogSql {
   }
 
   countByStatus(status: DeliveryStatus): number {
-    return this.countStmt.get(status)!.n;
+    return this.countStmts[status].get()!.n;
   }
 
   earliestPendingDueAt(): number | null {

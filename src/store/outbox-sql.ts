@@ -42,6 +42,17 @@ export interface AttemptResult {
   updatedAt: number;
 }
 
+export interface ClaimRequest {
+  endpointId: string;
+  /** At most this many of the endpoint's due rows. */
+  max: number;
+}
+
+export interface ClaimOutcome {
+  claimed: ClaimedDelivery[];
+  nextDue: Map<string, number | null>;
+}
+
 interface ClaimRow {
   seq: number;
   event_seq: number;
@@ -66,11 +77,11 @@ export class OutboxSql {
     { seq: number; id: string; type: string; created_at: number }
   >;
   private readonly countDeliveriesStmt: Statement<[number], { n: number }>;
-  private readonly claimStmt: Statement<[number, string, number, number, number], ClaimRow>;
+  private readonly claimStmt: Statement<[number, string, number, string, number, number], ClaimRow>;
+  private readonly dueForStmt: Statement<[string], { t: number | null }>;
   private readonly claimEventStmt: Statement<[number], ClaimEventRow>;
   private readonly insertAttemptStmt: Statement;
   private readonly finishStmt: Statement;
-  private readonly nextDueStmt: Statement<[], { t: number | null }>;
   private readonly expireLeasesStmt: Statement;
   private readonly releaseStmt: Statement;
   private readonly retryStmt: Statement;
@@ -94,9 +105,12 @@ export class OutboxSql {
     this.claimStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'sending', lease_until = ?, lease_owner = ?, updated_at = ?
        WHERE seq IN (
-         SELECT seq FROM ${p}deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+         SELECT seq FROM ${p}deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
          ORDER BY next_attempt_at LIMIT ?)
        RETURNING seq, event_seq, endpoint_id, attempt_count`,
+    );
+    this.dueForStmt = db.prepare(
+      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE endpoint_id = ? AND status = 'pending'`,
     );
     this.claimEventStmt = db.prepare(
       `SELECT id, type, tenant, payload, created_at FROM ${p}events WHERE seq = ?`,
@@ -113,9 +127,6 @@ export class OutboxSql {
          lease_until = NULL, lease_owner = NULL, last_status_code = @statusCode, last_error = @lastError,
          updated_at = @updatedAt
        WHERE seq = @seq AND status = 'sending' AND lease_owner = @owner`,
-    );
-    this.nextDueStmt = db.prepare(
-      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE status = 'pending'`,
     );
     this.expireLeasesStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = ?
@@ -163,27 +174,55 @@ export class OutboxSql {
     return this.eventSeqStmt.get(id)?.seq;
   }
 
-  /** Leases up to `limit` due deliveries to `owner` in one statement, oldest due first. */
-  claimDue(now: number, limit: number, owner: string, leaseUntil: number): ClaimedDelivery[] {
+  /**
+   * Leases due deliveries in one transaction, endpoint by endpoint in the
+   * order given, each up to its `max`, all together up to `budget`, oldest due
+   * first. For every endpoint that had fewer due rows than it was offered,
+   * `nextDue` says when its next row is due (`null`: none pending).
+   */
+  claim(
+    plan: readonly ClaimRequest[],
+    budget: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ): ClaimOutcome {
     return this.db
-      .transaction(() => {
-        const rows = this.claimStmt.all(leaseUntil, owner, now, now, limit);
-        rows.sort((a, b) => a.seq - b.seq);
-        return rows.map((row) => {
-          const event = this.claimEventStmt.get(row.event_seq)!;
-          return {
-            seq: row.seq,
-            endpointId: row.endpoint_id,
-            attemptCount: row.attempt_count,
-            eventId: event.id,
-            eventType: event.type,
-            tenant: event.tenant,
-            payload: event.payload,
-            eventCreatedAt: event.created_at,
-          };
-        });
+      .transaction((): ClaimOutcome => {
+        const claimed: ClaimedDelivery[] = [];
+        const nextDue = new Map<string, number | null>();
+        let left = budget;
+        for (const { endpointId, max } of plan) {
+          if (left <= 0) break;
+          const asked = Math.min(max, left);
+          const rows = this.claimStmt.all(leaseUntil, owner, now, endpointId, now, asked);
+          rows.sort((a, b) => a.seq - b.seq);
+          for (const row of rows) claimed.push(this.withEvent(row));
+          left -= rows.length;
+          if (rows.length < asked) nextDue.set(endpointId, this.dueForStmt.get(endpointId)!.t);
+        }
+        return { claimed, nextDue };
       })
       .immediate();
+  }
+
+  /** When the endpoint's earliest pending delivery is due, or `null` when it has none. */
+  nextDueFor(endpointId: string): number | null {
+    return this.dueForStmt.get(endpointId)!.t;
+  }
+
+  private withEvent(row: ClaimRow): ClaimedDelivery {
+    const event = this.claimEventStmt.get(row.event_seq)!;
+    return {
+      seq: row.seq,
+      endpointId: row.endpoint_id,
+      attemptCount: row.attempt_count,
+      eventId: event.id,
+      eventType: event.type,
+      tenant: event.tenant,
+      payload: event.payload,
+      eventCreatedAt: event.created_at,
+    };
   }
 
   /** Writes a batch of attempt results in one transaction. */
@@ -205,11 +244,6 @@ export class OutboxSql {
         }
       })
       .immediate();
-  }
-
-  /** When the earliest pending delivery is due, or `null` when none is pending. */
-  nextDueAt(): number | null {
-    return this.nextDueStmt.get()!.t;
   }
 
   /** Returns deliveries whose lease ran out (their holder died) to pending. */

@@ -1,0 +1,63 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/tmp.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const app = tempDir();
+
+// A user's project: hookline installed under node_modules (a link to this
+// repository), so resolution goes through package.json `exports` and `dist`.
+beforeAll(() => {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  fs.mkdirSync(path.join(app.dir, 'node_modules'));
+  fs.symlinkSync(root, path.join(app.dir, 'node_modules', 'hookline'), 'dir');
+}, 120_000);
+afterAll(() => app.cleanup());
+
+function run(file: string, source: string): string {
+  fs.writeFileSync(path.join(app.dir, file), source);
+  const result = spawnSync(process.execPath, [file], { cwd: app.dir, encoding: 'utf8' });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return result.stdout.trim();
+}
+
+const program = (load: string) => `
+${load}
+const sender = new WebhookSender({ database: ':memory:', autoStart: false });
+const ep = sender.endpoints.add({ url: 'https://example.com/hook' });
+const ev = sender.emit('order.created', { id: 1 });
+let code = 'none';
+try { sender.emit('', {}); } catch (e) { code = e instanceof WebhookError ? e.code : 'not a WebhookError'; }
+console.log(JSON.stringify({ deliveries: ev.deliveries, secret: ep.secret.startsWith('whsec_'), code, verify: typeof verifyWebhook }));
+sender.close();
+`;
+
+describe('the built package', () => {
+  it('loads with import', () => {
+    const out = run('esm.mjs', program(`import { WebhookSender, WebhookError, verifyWebhook } from 'hookline';`));
+    expect(JSON.parse(out)).toEqual({ deliveries: 1, secret: true, code: 'ERR_INVALID_EVENT_TYPE', verify: 'function' });
+  });
+
+  it('loads with require', () => {
+    const out = run('cjs.cjs', program(`const { WebhookSender, WebhookError, verifyWebhook } = require('hookline');`));
+    expect(JSON.parse(out)).toEqual({ deliveries: 1, secret: true, code: 'ERR_INVALID_EVENT_TYPE', verify: 'function' });
+  });
+
+  it('ships type declarations for both module systems, types first', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.exports['.'].import)[0]).toBe('types');
+    expect(Object.keys(pkg.exports['.'].require)[0]).toBe('types');
+    for (const file of [pkg.exports['.'].import.types, pkg.exports['.'].require.types]) {
+      expect(fs.existsSync(path.join(root, file))).toBe(true);
+    }
+  });
+
+  it('reports the version of package.json in VERSION', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const { VERSION } = await import('../src/version.js');
+    expect(VERSION).toBe(pkg.version);
+  });
+});
