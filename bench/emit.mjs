@@ -8,7 +8,13 @@ import { fmt, percentile, quick, tempDir } from './lib.mjs';
 
 const N = quick ? 2_000 : 50_000;
 const BATCH = 1_000;
-const payload = { id: 42, customer: 'cus_123', total: 1999, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] };
+const payload = {
+  id: 42,
+  customer: 'cus_123',
+  total: 1999,
+  currency: 'EUR',
+  items: [{ sku: 'A-1', qty: 2 }],
+};
 
 function timeEach(n, fn) {
   const samples = new Float64Array(n);
@@ -20,7 +26,12 @@ function timeEach(n, fn) {
   }
   const totalS = Number(process.hrtime.bigint() - start) / 1e9;
   samples.sort();
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[n - 1], rate: n / totalS };
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: samples[n - 1],
+    rate: n / totalS,
+  };
 }
 
 function bareBaseline(file) {
@@ -31,9 +42,16 @@ function bareBaseline(file) {
   db.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT, payload TEXT, created_at INTEGER);
            CREATE TABLE deliveries (seq INTEGER PRIMARY KEY, event_seq INTEGER, endpoint_id TEXT, status TEXT, next_attempt_at INTEGER);`);
   const ins = db.prepare('INSERT INTO events (id, type, payload, created_at) VALUES (?, ?, ?, ?)');
-  const insD = db.prepare(`INSERT INTO deliveries (event_seq, endpoint_id, status, next_attempt_at) VALUES (?, 'ep_1', 'pending', ?)`);
+  const insD = db.prepare(
+    `INSERT INTO deliveries (event_seq, endpoint_id, status, next_attempt_at) VALUES (?, 'ep_1', 'pending', ?)`,
+  );
   const tx = db.transaction((i) => {
-    const { lastInsertRowid } = ins.run(`evt_${i}_${Math.random()}`, 'order.created', JSON.stringify(payload), Date.now());
+    const { lastInsertRowid } = ins.run(
+      `evt_${i}_${Math.random()}`,
+      'order.created',
+      JSON.stringify(payload),
+      Date.now(),
+    );
     insD.run(lastInsertRowid, Date.now());
   });
   const result = timeEach(N, tx);
@@ -43,7 +61,8 @@ function bareBaseline(file) {
 
 function senderWith(file, endpoints) {
   const sender = new WebhookSender({ database: file, autoStart: false });
-  for (let i = 0; i < endpoints; i++) sender.endpoints.add({ url: `https://receiver${i}.example.com/hook`, events: ['order.*'] });
+  for (let i = 0; i < endpoints; i++)
+    sender.endpoints.add({ url: `https://receiver${i}.example.com/hook`, events: ['order.*'] });
   return sender;
 }
 
@@ -71,6 +90,8 @@ console.log(`\nemit (${N} events per row, file database in WAL mode)`);
 console.log('| case | events/s | p50 µs | p99 µs | max µs |');
 console.log('|---|---:|---:|---:|---:|');
 for (const [name, r] of rows) {
-  console.log(`| ${name} | ${fmt(r.rate, 0)} | ${r.p50 === undefined ? '' : fmt(r.p50)} | ${r.p99 === undefined ? '' : fmt(r.p99)} | ${r.max === undefined ? '' : fmt(r.max, 0)} |`);
+  console.log(
+    `| ${name} | ${fmt(r.rate, 0)} | ${r.p50 === undefined ? '' : fmt(r.p50)} | ${r.p99 === undefined ? '' : fmt(r.p99)} | ${r.max === undefined ? '' : fmt(r.max, 0)} |`,
+  );
 }
 console.log(`ratio emit(1 endpoint) p50 / bare p50: ${fmt(rows[1][1].p50 / bare.p50, 2)}`);

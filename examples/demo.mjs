@@ -15,7 +15,11 @@ const receiver = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const event = verifyWebhook({ secret: endpoint.secret, headers: req.headers, body: Buffer.concat(chunks) });
+    const event = verifyWebhook({
+      secret: endpoint.secret,
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+    });
     const tries = (seen.get(event.id) ?? 0) + 1;
     seen.set(event.id, tries);
     const status = tries === 1 ? 503 : 200;
@@ -34,7 +38,9 @@ const sender = new WebhookSender({
 const endpoint = sender.endpoints.add({ url, events: ['order.*'], description: 'demo receiver' });
 console.log(`endpoint ${endpoint.id} -> ${url}`);
 
-sender.on('retrying', (n) => console.log(`  sender: ${n.deliveryId} failed (${n.statusCode}), retry at ${n.nextAttemptAt}`));
+sender.on('retrying', (n) =>
+  console.log(`  sender: ${n.deliveryId} failed (${n.statusCode}), retry at ${n.nextAttemptAt}`),
+);
 let settled = 0;
 const allSettled = new Promise((resolve) => {
   const done = () => ++settled === 3 && resolve();
@@ -61,7 +67,9 @@ for (const delivery of sender.deliveries.list({ endpointId: endpoint.id }).items
   const { attempts } = sender.deliveries.get(delivery.id);
   console.log(`${delivery.id} ${delivery.eventType} ${delivery.status}`);
   for (const a of attempts) {
-    console.log(`  attempt ${a.number}: HTTP ${a.statusCode} in ${a.durationMs} ms, body ${JSON.stringify(a.responseBody)}`);
+    console.log(
+      `  attempt ${a.number}: HTTP ${a.statusCode} in ${a.durationMs} ms, body ${JSON.stringify(a.responseBody)}`,
+    );
   }
 }
 console.log('\nstats:', sender.stats());

@@ -85,7 +85,11 @@ describe('the request on the wire', () => {
     expect(req.headers['x-tenant-key']).toBe('k-1');
     expect(req.headers.authorization).toBe('Bearer abc');
     // The receiver's view: the signature verifies with the endpoint's secret.
-    const verified = verifyWebhook({ secret, headers: req.headers as Record<string, string>, body: req.body });
+    const verified = verifyWebhook({
+      secret,
+      headers: req.headers as Record<string, string>,
+      body: req.body,
+    });
     expect(verified.data).toEqual(payload);
   });
 
@@ -148,7 +152,9 @@ describe('the verdict', () => {
   it('does not follow a 307/308 either (they would re-POST the body elsewhere)', async () => {
     const target = await receiver();
     let n = 0;
-    const r = await receiver((_req, res) => res.writeHead(++n === 1 ? 307 : 308, { location: target.url }).end());
+    const r = await receiver((_req, res) =>
+      res.writeHead(++n === 1 ? 307 : 308, { location: target.url }).end(),
+    );
     const { delivery } = await attemptTo(r.url, { retry: [0] });
     expect(target.requests).toHaveLength(0);
     expect(delivery.attempts.map((a) => a.statusCode)).toEqual([307, 308]);
@@ -225,7 +231,11 @@ describe('network errors', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const { delivery } = await attemptTo(`http://127.0.0.1:${port}/hook`);
-    expect(delivery.attempts[0]).toMatchObject({ statusCode: null, errorCode: 'ECONNREFUSED', responseBody: null });
+    expect(delivery.attempts[0]).toMatchObject({
+      statusCode: null,
+      errorCode: 'ECONNREFUSED',
+      responseBody: null,
+    });
     expect(delivery.attempts[0]!.errorMessage).toContain('ECONNREFUSED');
     expect(delivery.lastError).toMatch(/^ECONNREFUSED: /);
     expect(delivery.status).toBe('failed');
@@ -248,7 +258,9 @@ describe('network errors', () => {
 
   it('a name resolving to loopback, without allowPrivateNetworks: refused before connecting', async () => {
     const r = await receiver();
-    const { delivery } = await attemptTo(r.url.replace('127.0.0.1', 'localhost'), { allowPrivateNetworks: false });
+    const { delivery } = await attemptTo(r.url.replace('127.0.0.1', 'localhost'), {
+      allowPrivateNetworks: false,
+    });
     expect(delivery.attempts[0]).toMatchObject({ statusCode: null, errorCode: 'ERR_SSRF_BLOCKED' });
     expect(r.requests).toHaveLength(0);
   });
@@ -364,7 +376,11 @@ describe('the attempt log', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    s.endpoints.add({ url: `http://127.0.0.1:${port}/x?token=qs-secret-123`, secret, headers: { authorization: token } });
+    s.endpoints.add({
+      url: `http://127.0.0.1:${port}/x?token=qs-secret-123`,
+      secret,
+      headers: { authorization: token },
+    });
     s.emit('order.created', { id: 1 });
     await r.waitFor(2);
     await s.drain();
@@ -374,7 +390,15 @@ describe('the attempt log', () => {
     expect(deliveries.every((d) => d.status === 'failed' && d.attempts.length === 2)).toBe(true);
     const json = JSON.stringify(deliveries);
     expect(sent).toHaveLength(2);
-    for (const needle of [secret, secret.slice(6), token, 'tok_5ecr3t_value_9f8e7d', apiKey, 'qs-secret-123', ...sent]) {
+    for (const needle of [
+      secret,
+      secret.slice(6),
+      token,
+      'tok_5ecr3t_value_9f8e7d',
+      apiKey,
+      'qs-secret-123',
+      ...sent,
+    ]) {
       expect(json).not.toContain(needle);
     }
     expect(json).not.toContain('webhook-signature');

@@ -282,8 +282,6 @@ describe('options take effect', () => {
     cleanups.push(() => sender.close());
     expect(sender.emit('a', 1).createdAt).toBe('2030-05-06T07:08:09.010Z');
     clock.advance(1_000);
-    expect(sender.endpoints.add({ url: 'https://example.com/h' }).createdAt).toBe(
-      '2030-05-06T07:08:10.010Z',
-    );
+    expect(sender.endpoints.add({ url: 'https://example.com/h' }).createdAt).toBe('2030-05-06T07:08:10.010Z');
   });
 });

@@ -37,13 +37,29 @@ sender.close();
 
 describe('the built package', () => {
   it('loads with import', () => {
-    const out = run('esm.mjs', program(`import { WebhookSender, WebhookError, verifyWebhook } from 'hookline';`));
-    expect(JSON.parse(out)).toEqual({ deliveries: 1, secret: true, code: 'ERR_INVALID_EVENT_TYPE', verify: 'function' });
+    const out = run(
+      'esm.mjs',
+      program(`import { WebhookSender, WebhookError, verifyWebhook } from 'hookline';`),
+    );
+    expect(JSON.parse(out)).toEqual({
+      deliveries: 1,
+      secret: true,
+      code: 'ERR_INVALID_EVENT_TYPE',
+      verify: 'function',
+    });
   });
 
   it('loads with require', () => {
-    const out = run('cjs.cjs', program(`const { WebhookSender, WebhookError, verifyWebhook } = require('hookline');`));
-    expect(JSON.parse(out)).toEqual({ deliveries: 1, secret: true, code: 'ERR_INVALID_EVENT_TYPE', verify: 'function' });
+    const out = run(
+      'cjs.cjs',
+      program(`const { WebhookSender, WebhookError, verifyWebhook } = require('hookline');`),
+    );
+    expect(JSON.parse(out)).toEqual({
+      deliveries: 1,
+      secret: true,
+      code: 'ERR_INVALID_EVENT_TYPE',
+      verify: 'function',
+    });
   });
 
   it('ships type declarations for both module systems, types first', () => {

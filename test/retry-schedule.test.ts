@@ -147,7 +147,12 @@ describe('a retry function', () => {
       deliveryId: d.id,
     });
     expect(first!.responseHeaders['x-reason']).toBe('Maintenance');
-    expect(second).toMatchObject({ attempt: 2, statusCode: null, errorCode: 'ECONNRESET', responseHeaders: {} });
+    expect(second).toMatchObject({
+      attempt: 2,
+      statusCode: null,
+      errorCode: 'ECONNRESET',
+      responseHeaders: {},
+    });
   });
 
   it('sees the tenant of the event', async () => {
@@ -180,9 +185,12 @@ describe('a retry function', () => {
   });
 
   it.each([
-    ['throws', () => {
-      throw new Error('policy bug');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('policy bug');
+      },
+    ],
     ['returns a negative delay', () => -1],
     ['returns NaN', () => Number.NaN],
     ['returns a string', () => '1000' as unknown as number],

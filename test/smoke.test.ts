@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/index.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { type Receiver, startReceiver } from './helpers/receiver.js';
 
 let receiver: Receiver;
 let sender: WebhookSender;
