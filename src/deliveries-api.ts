@@ -77,13 +77,13 @@ export class Deliveries {
       since: toMs(f.since, 'since'),
       until: toMs(f.until, 'until'),
       before: f.cursor === undefined ? undefined : decodeCursor('d', f.cursor),
-      limit,
+      // One row more than the page: a full last page then says there is no next one.
+      limit: limit + 1,
     });
-    const last = rows[limit - 1];
-    return {
-      items: rows.map(toDelivery),
-      nextCursor: rows.length === limit && last ? encodeCursor('d', last.seq) : null,
-    };
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { items: rows.map(toDelivery), nextCursor: more && last ? encodeCursor('d', last.seq) : null };
   }
 
   /**

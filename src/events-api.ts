@@ -63,13 +63,13 @@ export class Events {
       since: toMs(f.since, 'since'),
       until: toMs(f.until, 'until'),
       before: f.cursor === undefined ? undefined : decodeCursor('e', f.cursor),
-      limit,
+      // One row more than the page: a full last page then says there is no next one.
+      limit: limit + 1,
     });
-    const last = rows[limit - 1];
-    return {
-      items: rows.map(toEvent),
-      nextCursor: rows.length === limit && last ? encodeCursor('e', last.seq) : null,
-    };
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { items: rows.map(toEvent), nextCursor: more && last ? encodeCursor('e', last.seq) : null };
   }
 
   /** Makes new deliveries of a stored event (same `webhook-id`); returns how many were scheduled. */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Deliveries } from './deliveries-api.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { isDeadOwner, newLeaseOwner } from './dispatch/lease-owner.js';
 import type { Notify, SenderEvents } from './dispatch/notices.js';
 import type { DispatchStore } from './dispatch/store-port.js';
 import { type EmitItem, type EmitOptions, Emitter } from './emit.js';
@@ -14,7 +15,6 @@ import { createAddressPolicy, literalHostAddress } from './http/address-policy.j
 import { type Agents, createAgents } from './http/agents.js';
 import { Transport } from './http/attempt.js';
 import { BlockedAddressError, guardedLookup } from './http/guarded-lookup.js';
-import { newOwnerId } from './ids.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from './options.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { EmittedEvent, SenderStats } from './types.js';
@@ -95,6 +95,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       policy,
       now: () => o.clock.now(),
     });
+    const owner = newLeaseOwner();
     const port: DispatchStore = {
       busy: () => store.db.inTransaction,
       endpointIds: () => {
@@ -105,7 +106,15 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
         store.outbox.claim(plan, budget, now, owner, leaseUntil),
       record: (results, owner) => store.outbox.record(results, owner),
       dueTimes: (ids) => new Map(ids.map((id) => [id, store.outbox.nextDueFor(id)])),
-      expireLeases: (now) => store.outbox.expireLeases(now),
+      expireLeases: (now) => {
+        let released = store.outbox.expireLeases(now);
+        // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
+        // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
+        for (const holder of store.outbox.leaseOwners()) {
+          if (holder !== owner && isDeadOwner(holder)) released += store.outbox.release(holder, now);
+        }
+        return released;
+      },
       release: (owner, now) => store.outbox.release(owner, now),
       endpoint: (id) => cache.get(id),
       idle: () => store.checkpoint(),
@@ -119,7 +128,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
         pollInterval: o.pollInterval,
         retry: o.retry,
         clock: o.clock,
-        owner: newOwnerId(),
+        owner,
       },
       this.#notify,
     );

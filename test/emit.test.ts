@@ -132,7 +132,13 @@ describe('emit', () => {
     }
     // What JSON does to non-JSON values inside an object.
     const when = new Date(T0);
-    const ev = sender.emit('t', { when, skip: undefined, fn: () => 1, nan: Number.NaN, custom: { toJSON: () => 'x' } });
+    const ev = sender.emit('t', {
+      when,
+      skip: undefined,
+      fn: () => 1,
+      nan: Number.NaN,
+      custom: { toJSON: () => 'x' },
+    });
     expect(sender.events.get(ev.id).payload).toEqual({ when: when.toISOString(), nan: null, custom: 'x' });
   });
 
@@ -293,15 +299,15 @@ describe('fan-out: event types', () => {
   }
 
   it('exact types', () => {
-    expect(fanOut(['order.created', 'user.deleted'], ['order.created', 'user.deleted', 'order.updated'])).toEqual(
-      [1, 1, 0],
-    );
+    expect(
+      fanOut(['order.created', 'user.deleted'], ['order.created', 'user.deleted', 'order.updated']),
+    ).toEqual([1, 1, 0]);
   });
 
   it("'order.*' matches order.created and order.item.added, not orders.x or order", () => {
-    expect(fanOut(['order.*'], ['order.created', 'order.item.added', 'orders.x', 'order', 'x.order.y'])).toEqual(
-      [1, 1, 0, 0, 0],
-    );
+    expect(
+      fanOut(['order.*'], ['order.created', 'order.item.added', 'orders.x', 'order', 'x.order.y']),
+    ).toEqual([1, 1, 0, 0, 0]);
   });
 
   it("'*' matches every type", () => {
@@ -685,18 +691,48 @@ describe('bad input: a typed error with a stable code, and nothing stored', () =
 
   const table: [label: string, emit: (s: WebhookSender) => unknown, type: Function, code: string][] = [
     ['an empty type', (s) => s.emit('', {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
-    ['a 256-character type', (s) => s.emit('a'.repeat(256), {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
-    ['a type with spaces', (s) => s.emit('order created', {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
+    [
+      'a 256-character type',
+      (s) => s.emit('a'.repeat(256), {}),
+      InvalidArgumentError,
+      'ERR_INVALID_EVENT_TYPE',
+    ],
+    [
+      'a type with spaces',
+      (s) => s.emit('order created', {}),
+      InvalidArgumentError,
+      'ERR_INVALID_EVENT_TYPE',
+    ],
     ['a type with a wildcard', (s) => s.emit('order.*', {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
-    ['a type with an empty segment', (s) => s.emit('order..x', {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
+    [
+      'a type with an empty segment',
+      (s) => s.emit('order..x', {}),
+      InvalidArgumentError,
+      'ERR_INVALID_EVENT_TYPE',
+    ],
     ['a type ending in a dot', (s) => s.emit('order.', {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
-    ['a type that is not a string', (s) => s.emit(42 as never, {}), InvalidArgumentError, 'ERR_INVALID_EVENT_TYPE'],
+    [
+      'a type that is not a string',
+      (s) => s.emit(42 as never, {}),
+      InvalidArgumentError,
+      'ERR_INVALID_EVENT_TYPE',
+    ],
     ['a circular payload', (s) => s.emit('a', circular), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
     ['a BigInt payload', (s) => s.emit('a', 10n), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
     ['a nested BigInt', (s) => s.emit('a', { n: [1n] }), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
     ['a function payload', (s) => s.emit('a', () => 1), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
-    ['an undefined payload', (s) => s.emit('a', undefined), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
-    ['a symbol payload', (s) => s.emit('a', Symbol('x')), InvalidPayloadError, 'ERR_PAYLOAD_NOT_SERIALIZABLE'],
+    [
+      'an undefined payload',
+      (s) => s.emit('a', undefined),
+      InvalidPayloadError,
+      'ERR_PAYLOAD_NOT_SERIALIZABLE',
+    ],
+    [
+      'a symbol payload',
+      (s) => s.emit('a', Symbol('x')),
+      InvalidPayloadError,
+      'ERR_PAYLOAD_NOT_SERIALIZABLE',
+    ],
     [
       'a payload whose toJSON throws',
       (s) =>
@@ -714,13 +750,43 @@ describe('bad input: a typed error with a stable code, and nothing stored', () =
       InvalidPayloadError,
       'ERR_PAYLOAD_TOO_LARGE',
     ],
-    ['an unknown emit option', (s) => s.emit('a', {}, { tenat: 'acme' } as never), InvalidArgumentError, 'ERR_UNKNOWN_OPTION'],
-    ['options that are not an object', (s) => s.emit('a', {}, 'acme' as never), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
-    ['options that are null', (s) => s.emit('a', {}, null as never), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
+    [
+      'an unknown emit option',
+      (s) => s.emit('a', {}, { tenat: 'acme' } as never),
+      InvalidArgumentError,
+      'ERR_UNKNOWN_OPTION',
+    ],
+    [
+      'options that are not an object',
+      (s) => s.emit('a', {}, 'acme' as never),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
+    [
+      'options that are null',
+      (s) => s.emit('a', {}, null as never),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
     ['an empty tenant', (s) => s.emit('a', {}, { tenant: '' }), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
-    ['a numeric tenant', (s) => s.emit('a', {}, { tenant: 7 as never }), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
-    ['a 256-character tenant', (s) => s.emit('a', {}, { tenant: 't'.repeat(256) }), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
-    ['an empty idempotencyKey', (s) => s.emit('a', {}, { idempotencyKey: '' }), InvalidArgumentError, 'ERR_INVALID_ARGUMENT'],
+    [
+      'a numeric tenant',
+      (s) => s.emit('a', {}, { tenant: 7 as never }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
+    [
+      'a 256-character tenant',
+      (s) => s.emit('a', {}, { tenant: 't'.repeat(256) }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
+    [
+      'an empty idempotencyKey',
+      (s) => s.emit('a', {}, { idempotencyKey: '' }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
     [
       'a 256-character idempotencyKey',
       (s) => s.emit('a', {}, { idempotencyKey: 'k'.repeat(256) }),

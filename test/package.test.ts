@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './helpers/build.js';
 import { tempDir } from './helpers/tmp.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -10,7 +11,7 @@ const app = tempDir();
 // A user's project: hookline installed under node_modules (a link to this
 // repository), so resolution goes through package.json `exports` and `dist`.
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
+  ensureBuilt();
   fs.mkdirSync(path.join(app.dir, 'node_modules'));
   fs.symlinkSync(root, path.join(app.dir, 'node_modules', 'hookline'), 'dir');
 }, 120_000);

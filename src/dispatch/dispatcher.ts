@@ -31,6 +31,9 @@ interface Finished {
 /** Extra time a lease outlives the attempt deadline, in ms, for writing the result. */
 const LEASE_MARGIN_MS = 10_000;
 
+/** The longest delay a Node timer holds (about 24.8 days); a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The claim loop. It claims only as many due rows as it has free slots, runs
  * each as one attempt, and writes finished attempts in batches: one short
@@ -123,13 +126,15 @@ export class Dispatcher {
     this.clearTimers();
     if (this.inFlight > 0) {
       const settled = new Promise<void>((resolve) => this.settledWaiters.push(resolve));
-      const { clock } = this.options;
-      let timer: unknown;
+      // Wall-clock time, like the attempt deadline it cuts short: an injected
+      // clock drives the schedule, and a test clock that never moves must not
+      // stretch close() to the full attempt timeout.
+      let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<void>((resolve) => {
-        timer = clock.setTimeout(resolve, timeout);
+        timer = setTimeout(resolve, Math.min(timeout, MAX_TIMER_MS));
       });
       await Promise.race([settled, expired]);
-      clock.clearTimeout(timer);
+      clearTimeout(timer);
       for (const abort of this.aborts) abort.abort();
       if (this.inFlight > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
     }
@@ -137,7 +142,8 @@ export class Dispatcher {
     try {
       if (!this.store.busy()) {
         await this.flush();
-        await this.store.release(this.options.owner, this.options.clock.now());
+        // Checked again after the await: see turn().
+        if (!this.store.busy()) await this.store.release(this.options.owner, this.options.clock.now());
       }
     } catch (error) {
       this.report(error, 'Could not write the last results while closing');
@@ -169,6 +175,14 @@ export class Dispatcher {
         }
         const now = this.options.clock.now();
         const plan = await this.plan(now, free);
+        // The awaits above let other code run: an application 'delivered'
+        // listener, say, may have opened a transaction on a shared connection
+        // in a microtask. A claim now would run inside it and send rows that
+        // may yet roll back, so the check is repeated right before the claim.
+        if (this.store.busy()) {
+          this.retryWhenFree();
+          return;
+        }
         const { claimed, nextDue } = await this.store.claim(
           plan,
           free,
@@ -387,7 +401,8 @@ export class Dispatcher {
         this.dueAt = Number.POSITIVE_INFINITY;
         this.wake();
       },
-      Math.max(0, at - clock.now()),
+      // Capped: when a far-off timer fires early, the turn it wakes arms the next one.
+      Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now())),
     );
   }
 

@@ -13,9 +13,9 @@ export interface WebhookErrorContext {
 export class WebhookError extends Error {
   override name = 'WebhookError';
   readonly code: string;
-  readonly endpointId?: string;
-  readonly deliveryId?: string;
-  readonly eventId?: string;
+  declare readonly endpointId?: string;
+  declare readonly deliveryId?: string;
+  declare readonly eventId?: string;
 
   constructor(code: string, message: string, context: WebhookErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });

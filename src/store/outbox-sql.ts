@@ -84,6 +84,7 @@ export class OutboxSql {
   private readonly finishStmt: Statement;
   private readonly expireLeasesStmt: Statement;
   private readonly releaseStmt: Statement;
+  private readonly leaseOwnersStmt: Statement<[], { owner: string }>;
   private readonly retryStmt: Statement;
   private readonly eventSeqStmt: Statement<[string], { seq: number }>;
 
@@ -135,6 +136,9 @@ export class OutboxSql {
     this.releaseStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = ?
        WHERE status = 'sending' AND lease_owner = ?`,
+    );
+    this.leaseOwnersStmt = db.prepare(
+      `SELECT DISTINCT lease_owner AS owner FROM ${p}deliveries WHERE status = 'sending' AND lease_owner IS NOT NULL`,
     );
     this.retryStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
@@ -249,6 +253,11 @@ export class OutboxSql {
   /** Returns deliveries whose lease ran out (their holder died) to pending. */
   expireLeases(now: number): number {
     return this.expireLeasesStmt.run(now, now).changes;
+  }
+
+  /** Every owner holding a lease now. */
+  leaseOwners(): string[] {
+    return this.leaseOwnersStmt.all().map((row) => row.owner);
   }
 
   /** Returns this owner's claimed deliveries to pending, due when they were. */

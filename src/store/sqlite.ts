@@ -1,5 +1,6 @@
 import type { Database as DatabaseHandle } from 'better-sqlite3';
 import Database from 'better-sqlite3';
+import { WebhookError } from '../errors/base.js';
 import { StoreError } from '../errors/store.js';
 import { EndpointSql } from './endpoint-sql.js';
 import { LogSql } from './log-sql.js';
@@ -8,6 +9,28 @@ import { OutboxSql } from './outbox-sql.js';
 
 /** How long a connection waits for another process's write lock before failing, in ms. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Switches an owned file to WAL. When another process opens the same new file
+ * at the same moment, SQLite answers SQLITE_BUSY at once, without consulting
+ * busy_timeout: wait a little and try again, within that timeout. The
+ * constructor is synchronous, so the wait is too (it only happens at startup).
+ */
+function enableWal(db: DatabaseHandle): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, wait);
+    }
+  }
+}
 
 /** The SQLite store: one connection, its statements, and whether hookline owns it. */
 export class SqliteStore {
@@ -26,24 +49,28 @@ export class SqliteStore {
         throw new StoreError(`Cannot open the database \`${database}\`: ${(error as Error).message}`, error);
       }
       this.owned = true;
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      if (!this.db.memory) {
-        this.db.pragma('journal_mode = WAL');
-        // A commit that crosses the auto-checkpoint threshold runs the checkpoint
-        // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
-        this.db.pragma('wal_autocheckpoint = 0');
-      }
-      this.db.pragma('synchronous = NORMAL');
     } else {
       this.db = database;
       this.owned = false;
     }
     this.isFile = !this.db.memory;
     try {
+      if (this.owned) {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        if (this.isFile) {
+          enableWal(this.db);
+          // A commit that crosses the auto-checkpoint threshold runs the checkpoint
+          // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
+          this.db.pragma('wal_autocheckpoint = 0');
+        }
+        this.db.pragma('synchronous = NORMAL');
+      }
       migrate(this.db, prefix);
     } catch (error) {
       if (this.owned) this.db.close();
-      throw error;
+      // The driver's errors (not a database, read-only, locked) become the library's own.
+      if (error instanceof WebhookError) throw error;
+      throw new StoreError(`Cannot prepare the database: ${(error as Error).message}`, error);
     }
     this.endpoints = new EndpointSql(this.db, prefix);
     this.outbox = new OutboxSql(this.db, prefix);

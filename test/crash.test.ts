@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newLeaseOwner } from '../src/dispatch/lease-owner.js';
+import { WebhookSender } from '../src/index.js';
+import { ensureBuilt } from './helpers/build.js';
+import { type Child, startChild } from './helpers/child.js';
+import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { tempDir } from './helpers/tmp.js';
+
+// Principle 2, "nothing emitted is lost", against kill -9: a sender process is
+// killed at random moments while it emits and delivers, restarted, killed
+// again; at the end every id any of them printed (printed only after emit()
+// returned) has reached the receiver. Duplicates are allowed: at-least-once.
+
+const ROUNDS = 5;
+const tmp = tempDir();
+const children: Child[] = [];
+let receiver: Receiver | undefined;
+const receivers: Receiver[] = [];
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(async () => {
+  for (const child of children) child.proc.kill('SIGKILL');
+  for (const r of receivers) await r.close();
+  tmp.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+it('every id printed by a killed sender is delivered after a restart', async () => {
+  // A little latency, so kills land while requests are in flight.
+  receiver = await startReceiver((_req, res) => {
+    setTimeout(() => res.writeHead(200).end(), Math.random() * 20);
+  });
+  receivers.push(receiver);
+  const file = tmp.file('crash.db');
+  const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+  setup.endpoints.add({ url: receiver.url });
+  await setup.close();
+
+  const printed = new Set<string>();
+  const started = performance.now();
+  for (let round = 0; round < ROUNDS; round++) {
+    const child = startChild({ mode: 'emit', database: file, timeout: 1000, pollInterval: 100 });
+    children.push(child);
+    await child.waitForLine((line) => line.startsWith('evt_'));
+    await sleep(150 + Math.random() * 600);
+    child.proc.kill('SIGKILL');
+    const { signal } = await child.exited;
+    expect(signal).toBe('SIGKILL');
+    for (const line of child.lines) if (line.startsWith('evt_')) printed.add(line);
+  }
+  const killed = performance.now();
+
+  const last = startChild({ mode: 'deliver', database: file, timeout: 1000, pollInterval: 100 });
+  children.push(last);
+  const done = JSON.parse((await last.waitForLine((line) => line.startsWith('done '), 45_000)).slice(5));
+  expect(await last.exited).toEqual({ code: 0, signal: null });
+  const finished = performance.now();
+
+  const received = new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
+  const missing = [...printed].filter((id) => !received.has(id));
+  expect(printed.size).toBeGreaterThanOrEqual(ROUNDS);
+  expect(missing).toEqual([]);
+  expect(done).toMatchObject({ pending: 0, sending: 0, failed: 0 });
+
+  const check = new WebhookSender({ database: file, autoStart: false });
+  try {
+    const stats = check.stats();
+    expect(stats.succeeded).toBeGreaterThanOrEqual(printed.size);
+    expect(stats).toMatchObject({ pending: 0, sending: 0, failed: 0 });
+  } finally {
+    await check.close();
+  }
+  console.info(
+    `crash: ${printed.size} ids printed, ${receiver.requests.length} requests ` +
+      `(${receiver.requests.length - received.size} duplicates); kill rounds ${Math.round(killed - started)} ms, ` +
+      `final delivery ${Math.round(finished - killed)} ms`,
+  );
+}, 90_000);
+
+it('a restarted process takes back at once the rows a killed one held, long before their leases run out', async () => {
+  // The first requests never get an answer: they are in flight when the process dies.
+  let answering = false;
+  const r = await startReceiver((_req, res) => {
+    if (answering) res.writeHead(200).end();
+  });
+  receivers.push(r);
+  const file = tmp.file('takeover.db');
+  const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+  setup.endpoints.add({ url: r.url });
+  await setup.close();
+
+  // timeout 20 s: the dead process's leases would last 30 s.
+  const doomed = startChild({ mode: 'emit', database: file, timeout: 20_000, pollInterval: 100 });
+  children.push(doomed);
+  await r.waitFor(5);
+  doomed.proc.kill('SIGKILL');
+  await doomed.exited;
+  const printed = doomed.lines.filter((line) => line.startsWith('evt_'));
+  const inspect = new WebhookSender({ database: file, autoStart: false });
+  const sending = inspect.stats().sending;
+  await inspect.close();
+  expect(sending).toBeGreaterThanOrEqual(5);
+
+  answering = true;
+  const started = performance.now();
+  const next = startChild({ mode: 'deliver', database: file, timeout: 20_000, pollInterval: 100 });
+  children.push(next);
+  await next.waitForLine((line) => line.startsWith('done '), 25_000);
+  const took = performance.now() - started;
+  expect(took).toBeLessThan(15_000);
+  const received = new Set(r.requests.map((q) => q.headers['webhook-id']));
+  expect(printed.filter((id) => !received.has(id))).toEqual([]);
+  console.info(
+    `takeover: ${sending} leased rows of a killed process delivered by its successor in ${Math.round(took)} ms`,
+  );
+}, 60_000);
+
+it('only leases of a dead process on this machine are taken back early', async () => {
+  const r = await startReceiver();
+  receivers.push(r);
+  const file = tmp.file('owners.db');
+  const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+  setup.endpoints.add({ url: r.url });
+  const ids = [0, 1, 2, 3].map((i) => setup.emit('owner.test', { i }).id);
+  await setup.close();
+
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const owners = [
+    newLeaseOwner(gone), // this machine, process gone: taken back
+    newLeaseOwner(gone, 'AnotherHost0'), // another machine: cannot tell, wait
+    'own_SomeOlderVersion0000', // an id without a pid: cannot tell, wait
+    newLeaseOwner(process.ppid), // this machine, alive: wait
+  ];
+  const db = new Database(file);
+  const lease = db.prepare(
+    `UPDATE hookline_deliveries SET status = 'sending', lease_owner = ?, lease_until = ?
+     WHERE event_seq = (SELECT seq FROM hookline_events WHERE id = ?)`,
+  );
+  for (const [i, owner] of owners.entries()) lease.run(owner, Date.now() + 3_600_000, ids[i]);
+  db.close();
+
+  const s = new WebhookSender({ database: file, allowPrivateNetworks: true, pollInterval: 50 });
+  try {
+    await r.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await s.drain();
+    expect(r.requests.map((q) => q.headers['webhook-id'])).toEqual([ids[0]]);
+    expect(s.stats()).toMatchObject({ succeeded: 1, sending: 3 });
+  } finally {
+    await s.close();
+  }
+});
