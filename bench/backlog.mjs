@@ -24,6 +24,47 @@ if (mode === 'fill') {
     );
   }
   await sender.close();
+} else if (mode === 'bare') {
+  // The transport alone: the same got call, the same concurrency, no outbox.
+  const { got } = await import('got');
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, scheduling: 'lifo' });
+  const client = got.extend({
+    method: 'POST',
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    decompress: false,
+    agent: { http: agent },
+  });
+  const body = JSON.stringify({ id: 'evt_x', type: 'order.created', data: payloadOfKb(1) });
+  let peak = 0;
+  const sample = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < DELIVER) {
+        await new Promise((resolve, reject) => {
+          const stream = client.stream(file, { body, headers: { 'content-type': 'application/json' } });
+          stream.on('data', () => {});
+          stream.on('end', resolve);
+          stream.on('error', reject);
+        });
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(sample);
+  agent.destroy();
+  console.log(
+    JSON.stringify({
+      rate: DELIVER / seconds,
+      rssMb: Math.max(peak, process.memoryUsage().rss) / 1024 / 1024,
+    }),
+  );
 } else if (mode === 'deliver') {
   const sender = new WebhookSender({ database: file, allowPrivateNetworks: true, concurrency: CONCURRENCY });
   let peak = 0;
@@ -53,13 +94,14 @@ if (mode === 'fill') {
   const fillStart = performance.now();
   run('fill', big, receiver.url, String(BACKLOG));
   const fillSeconds = (performance.now() - fillStart) / 1000;
-  const results = { small: [], big: [] };
+  const results = { small: [], big: [], bare: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // The small outbox is refilled each round; the big one loses DELIVER rows a round.
     const roundFile = `${small}.${round}`;
     run('fill', roundFile, receiver.url, String(DELIVER));
     results.small.push(JSON.parse(run('deliver', roundFile)));
     results.big.push(JSON.parse(run('deliver', big)));
+    results.bare.push(JSON.parse(run('bare', receiver.url)));
   }
   await receiver.stop();
   const row = (name, rows) =>
@@ -67,10 +109,11 @@ if (mode === 'fill') {
   console.log(
     `\nbacklog (deliver ${DELIVER} rows at concurrency ${CONCURRENCY}, ${ROUNDS} rounds; writing ${BACKLOG} rows took ${fmt(fillSeconds, 1)} s)`,
   );
-  console.log('| pending rows in the outbox | deliveries/s (median) | peak RSS MB |');
-  console.log('|---:|---:|---:|');
-  console.log(row(String(DELIVER), results.small));
-  console.log(row(String(BACKLOG), results.big));
+  console.log('| process | deliveries/s (median) | peak RSS MiB |');
+  console.log('|---|---:|---:|');
+  console.log(row(`hookline, ${DELIVER} pending rows`, results.small));
+  console.log(row(`hookline, ${BACKLOG} pending rows`, results.big));
+  console.log(row('bare got loop, no outbox', results.bare));
   const ratio = median(results.big.map((r) => r.rate)) / median(results.small.map((r) => r.rate));
   console.log(`rate with the backlog / rate without: ${fmt(ratio, 2)}`);
 }
