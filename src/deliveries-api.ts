@@ -1,3 +1,4 @@
+import { requeueFailed } from './bulk-retry.js';
 import type { Clock } from './clock.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { InvalidArgumentError, NotFoundError } from './errors/input.js';
@@ -6,6 +7,7 @@ import { checkFilter, optionalFilterString, type TimeInput, toLimit, toMs } from
 import type { LogSql } from './store/log-sql.js';
 import type { OutboxSql } from './store/outbox-sql.js';
 import { toAttempt, toDelivery } from './store/rows.js';
+import type { SqliteStore } from './store/sqlite.js';
 import type { Delivery, DeliveryStatus, DeliveryWithAttempts, Page } from './types.js';
 import { describe } from './validate.js';
 
@@ -23,6 +25,19 @@ export interface DeliveryListFilter {
   limit?: number;
   cursor?: string;
 }
+
+export interface RetryManyFilter {
+  /** Only `'failed'`: the deliveries given up on. */
+  status: 'failed';
+  endpointId?: string;
+  eventType?: string;
+  /** Created at or after. */
+  since?: TimeInput;
+  /** Created before. */
+  until?: TimeInput;
+}
+
+const RETRY_MANY_KEYS = new Set(['status', 'endpointId', 'eventType', 'since', 'until']);
 
 const LIST_KEYS = new Set([
   'status',
@@ -46,6 +61,8 @@ export class Deliveries {
     private readonly clock: Clock,
     private readonly guard: (method: string) => void,
     private readonly onScheduled: (endpointId: string, at: number) => void,
+    private readonly store: SqliteStore,
+    private readonly onScheduledMany: (endpointId: string | undefined, at: number) => void,
   ) {}
 
   /** The delivery with its attempts (oldest first), or throws `NotFoundError`. */
@@ -107,6 +124,32 @@ export class Deliveries {
     const delivery = toDelivery(this.log.getDelivery(seq)!);
     this.onScheduled(delivery.endpointId, now);
     return delivery;
+  }
+
+  /**
+   * Puts every failed delivery matching the filter back to pending, oldest
+   * first, each with a fresh retry schedule. Batched: a million rows do not
+   * block the event loop. Resolves to how many.
+   */
+  async retryMany(filter: RetryManyFilter): Promise<number> {
+    this.guard('deliveries.retryMany');
+    const f = checkFilter(filter, RETRY_MANY_KEYS);
+    if (f.status !== 'failed') {
+      throw new InvalidArgumentError(
+        'status',
+        `Expected \`status: 'failed'\` (only failed deliveries can be retried in bulk), got ${describe(f.status)}`,
+      );
+    }
+    const endpointId = optionalFilterString(f.endpointId, 'endpointId');
+    const query = {
+      endpointId,
+      eventType: optionalFilterString(f.eventType, 'eventType'),
+      since: toMs(f.since, 'since'),
+      until: toMs(f.until, 'until'),
+    };
+    if (endpointId === undefined) this.store.claims.resetFifo();
+    else this.store.claims.resetFifo(endpointId);
+    return requeueFailed(this.store, query, () => this.clock.now(), this.onScheduledMany);
   }
 
   private seq(id: unknown): number {

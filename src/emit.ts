@@ -16,6 +16,11 @@ export interface EmitOptions {
   idempotencyKey?: string;
   /** Restrict the fan-out to these endpoints (they must still match the type and tenant). */
   endpointIds?: readonly string[];
+  /**
+   * For endpoints with `ordering: 'fifo'`: only events with the same key are delivered in order; different
+   * keys go in parallel. Without a key, all of the endpoint's events form one line.
+   */
+  orderingKey?: string;
 }
 
 /** One item of `emitMany`. */
@@ -24,8 +29,8 @@ export interface EmitItem<T = unknown> extends EmitOptions {
   payload: T;
 }
 
-const EMIT_OPTIONS = new Set(['tenant', 'idempotencyKey', 'endpointIds']);
-const ITEM_KEYS = new Set(['type', 'payload', 'tenant', 'idempotencyKey', 'endpointIds']);
+const EMIT_OPTIONS = new Set(['tenant', 'idempotencyKey', 'endpointIds', 'orderingKey']);
+const ITEM_KEYS = new Set(['type', 'payload', ...EMIT_OPTIONS]);
 const TYPE = /^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/;
 export const MAX_TYPE_LENGTH = 255;
 const MAX_KEY_LENGTH = 255;
@@ -35,6 +40,7 @@ interface PreparedEvent {
   json: string;
   tenant: string | null;
   idempotencyKey: string | null;
+  orderingKey: string | null;
   endpointIds: readonly string[] | null;
 }
 
@@ -100,6 +106,7 @@ function prepare(
   validateEventType(type, where === '' ? 'type' : `${where}.type`);
   let tenant: string | null = null;
   let idempotencyKey: string | null = null;
+  let orderingKey: string | null = null;
   let endpointIds: readonly string[] | null = null;
   if (options !== undefined) {
     if (!isPlainObject(options))
@@ -112,6 +119,7 @@ function prepare(
       throw new InvalidArgumentError(extra, `Unknown emit option \`${extra}\``, 'ERR_UNKNOWN_OPTION');
     tenant = optionalString(options.tenant, 'tenant');
     idempotencyKey = optionalString(options.idempotencyKey, 'idempotencyKey');
+    orderingKey = optionalString(options.orderingKey, 'orderingKey');
     if (options.endpointIds !== undefined) {
       const ids = options.endpointIds;
       if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string' && id.length > 0)) {
@@ -123,7 +131,14 @@ function prepare(
       endpointIds = ids as string[];
     }
   }
-  return { type: type as string, json: serialize(payload, maxBytes), tenant, idempotencyKey, endpointIds };
+  return {
+    type: type as string,
+    json: serialize(payload, maxBytes),
+    tenant,
+    idempotencyKey,
+    orderingKey,
+    endpointIds,
+  };
 }
 
 /** Validates, serializes and writes events: the synchronous half of the sender. */
@@ -207,6 +222,7 @@ export class Emitter {
         type: event.type,
         tenant: event.tenant,
         idempotencyKey: event.idempotencyKey,
+        orderingKey: event.orderingKey,
         payload: event.json,
         createdAt: now,
       },

@@ -10,6 +10,11 @@ export interface LiveEndpoint {
   tenant: string | null;
   matches: Matcher;
   headers: Record<string, string>;
+  /** Requests in flight at most; `null`: the sender's default. */
+  concurrency: number | null;
+  /** Requests per second at most; `null`: no limit. */
+  ratePerSecond: number | null;
+  fifo: boolean;
   /** The current signing key. */
   key: Buffer;
   /** The key being rotated out, and until when (ms) it still signs. */
@@ -24,6 +29,9 @@ function toLive(row: EndpointRow): LiveEndpoint {
     tenant: row.tenant,
     matches: compilePatterns(JSON.parse(row.events) as string[]),
     headers: JSON.parse(row.headers) as Record<string, string>,
+    concurrency: row.concurrency,
+    ratePerSecond: row.rate_limit_per_second,
+    fifo: row.ordering === 'fifo',
     key: parseSecret(row.secret),
     previousKey: row.previous_secret === null ? null : parseSecret(row.previous_secret),
     previousKeyUntil: row.previous_secret_until ?? 0,
@@ -39,7 +47,7 @@ export class EndpointCache {
   private version = -1;
   private byId = new Map<string, LiveEndpoint>();
   private byTenant = new Map<string | null, LiveEndpoint[]>();
-  private idList: readonly string[] = [];
+  private list: readonly LiveEndpoint[] = [];
 
   constructor(private readonly sql: EndpointSql) {}
 
@@ -48,7 +56,7 @@ export class EndpointCache {
     if (version === this.version) return;
     const live = this.sql.listEnabled().map(toLive);
     this.byId = new Map(live.map((e) => [e.id, e]));
-    this.idList = live.map((e) => e.id);
+    this.list = live;
     this.byTenant = new Map();
     for (const endpoint of live) {
       const list = this.byTenant.get(endpoint.tenant);
@@ -58,9 +66,9 @@ export class EndpointCache {
     this.version = version;
   }
 
-  /** Ids of the enabled endpoints, oldest first. */
-  ids(): readonly string[] {
-    return this.idList;
+  /** The enabled endpoints, oldest first. */
+  all(): readonly LiveEndpoint[] {
+    return this.list;
   }
 
   get(id: string): LiveEndpoint | undefined {

@@ -17,16 +17,38 @@ export interface EndpointInput {
   description?: string | null;
   /** Free-form JSON data kept with the endpoint. @default {} */
   metadata?: Record<string, unknown>;
+  /** Requests in flight to this endpoint at most. @default null (the sender's `endpointConcurrency`) */
+  concurrency?: number | null;
+  /** Requests per second at most; beyond it deliveries wait without holding a slot. @default null (no limit) */
+  rateLimit?: { perSecond: number } | null;
+  /**
+   * `'fifo'`: deliveries are attempted one at a time in emit order (per `orderingKey` when events carry one);
+   * delivery n+1 waits until n succeeded or failed for good. @default 'none'
+   */
+  ordering?: 'none' | 'fifo';
 }
 
 /** What `endpoints.update` takes: any subset of the input, secret excluded (use `rotateSecret`). */
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
 
-export const ADD_KEYS = new Set(['url', 'events', 'tenant', 'secret', 'headers', 'description', 'metadata']);
-export const UPDATE_KEYS = new Set(['url', 'events', 'tenant', 'headers', 'description', 'metadata']);
+const SHARED_KEYS = [
+  'url',
+  'events',
+  'tenant',
+  'headers',
+  'description',
+  'metadata',
+  'concurrency',
+  'rateLimit',
+  'ordering',
+];
+export const ADD_KEYS = new Set([...SHARED_KEYS, 'secret']);
+export const UPDATE_KEYS = new Set(SHARED_KEYS);
 
 const MAX_URL_LENGTH = 2048;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node's http client accepts in a header value (`checkInvalidHeaderChar`). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Headers hookline sets itself; an endpoint may not override them. */
 const RESERVED_HEADERS = new Set([
   'content-type',
@@ -73,6 +95,14 @@ export function validateUrl(value: unknown): string {
       'ERR_INVALID_URL',
     );
   }
+  if (url.hostname === 'unix') {
+    // got reads `http://unix:/run/app.sock:/path` as a unix socket: a way around the SSRF guard.
+    throw new InvalidArgumentError(
+      'url',
+      'The `url` host `unix` names a unix socket (`http://unix:/path:/...`); webhooks go over TCP only',
+      'ERR_INVALID_URL',
+    );
+  }
   if (url.hash !== '') url.hash = '';
   return url.href;
 }
@@ -109,11 +139,12 @@ export function validateHeaders(value: unknown): Record<string, string> {
         `The header \`${lower}\` is set by hookline and cannot be overridden`,
       );
     }
-    // The value is not echoed: custom headers often carry tokens.
-    if (typeof v !== 'string' || /[\r\n\0]/.test(v)) {
+    // The value is not echoed: custom headers often carry tokens. Node refuses to send control
+    // characters and anything above U+00FF, so such a value would fail every attempt.
+    if (typeof v !== 'string' || !HEADER_VALUE.test(v)) {
       throw new InvalidArgumentError(
         'headers',
-        `The value of header \`${lower}\` must be a string without CR, LF or NUL`,
+        `The value of header \`${lower}\` must be a string without CR, LF, NUL, other control characters or characters above U+00FF`,
       );
     }
     headers[lower] = v;
@@ -136,5 +167,28 @@ export function validateMetadata(value: unknown): Record<string, unknown> {
   } catch {
     bad('metadata', 'a JSON-serializable object', value);
   }
+  return value;
+}
+
+export function validateConcurrency(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 10_000) {
+    bad('concurrency', 'an integer from 1 to 10000 or null', value);
+  }
+  return value as number;
+}
+
+export function validateRateLimit(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  const perSecond = isPlainObject(value) && Object.keys(value).length === 1 ? value.perSecond : undefined;
+  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > 100_000) {
+    bad('rateLimit', '`{ perSecond }` with a number above 0 and at most 100000, or null', value);
+  }
+  return perSecond;
+}
+
+export function validateOrdering(value: unknown): 'none' | 'fifo' {
+  if (value === undefined) return 'none';
+  if (value !== 'none' && value !== 'fifo') bad('ordering', "`'none'` or `'fifo'`", value);
   return value;
 }

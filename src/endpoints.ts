@@ -1,26 +1,40 @@
+import { requeueFailed } from './bulk-retry.js';
+import { circuitState } from './circuit.js';
 import type { Clock } from './clock.js';
 import {
   ADD_KEYS,
   type EndpointInput,
   type EndpointPatch,
   UPDATE_KEYS,
+  validateConcurrency,
   validateDescription,
   validateEvents,
   validateHeaders,
   validateMetadata,
+  validateOrdering,
+  validateRateLimit,
   validateTenant,
   validateUrl,
 } from './endpoint-input.js';
 import { InvalidArgumentError, NotFoundError } from './errors/input.js';
 import { newEndpointId } from './ids.js';
+import { type TimeInput, toMs } from './list-input.js';
 import { generateSecret, parseSecret } from './signing.js';
 import type { EndpointSql } from './store/endpoint-sql.js';
-import { type EndpointRow, toEndpoint } from './store/rows.js';
-import type { Endpoint } from './types.js';
+import { type EndpointRow, iso, toEndpoint } from './store/rows.js';
+import type { SqliteStore } from './store/sqlite.js';
+import type { Endpoint, EndpointHealth } from './types.js';
 import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './validate.js';
 
 /** How long the old secret keeps signing after `rotateSecret`, in ms (24 h). */
 export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export interface RecoverOptions {
+  /** Deliveries created at or after this moment. */
+  since: TimeInput;
+  /** Deliveries created before this moment. @default now */
+  until?: TimeInput;
+}
 
 export interface RotateSecretOptions {
   /** A `whsec_` secret to switch to; generated when absent. */
@@ -58,6 +72,8 @@ export class Endpoints {
     private readonly clock: Clock,
     private readonly checkUrl: (url: string) => void,
     private readonly guard: (method: string) => void,
+    private readonly store: SqliteStore,
+    private readonly scheduled: (endpointId: string | undefined, at: number) => void,
   ) {}
 
   /** Adds an endpoint and returns it, with a generated `whsec_` secret unless one was given. */
@@ -90,6 +106,9 @@ export class Endpoints {
       headers: JSON.stringify(validateHeaders(o.headers)),
       description: validateDescription(o.description),
       metadata: JSON.stringify(validateMetadata(o.metadata)),
+      concurrency: validateConcurrency(o.concurrency),
+      rate_limit_per_second: validateRateLimit(o.rateLimit),
+      ordering: validateOrdering(o.ordering),
       enabled: 1,
       disabled_reason: null,
       created_at: now,
@@ -125,6 +144,9 @@ export class Endpoints {
     if ('headers' in o) row.headers = JSON.stringify(validateHeaders(o.headers));
     if ('description' in o) row.description = validateDescription(o.description);
     if ('metadata' in o) row.metadata = JSON.stringify(validateMetadata(o.metadata));
+    if ('concurrency' in o) row.concurrency = validateConcurrency(o.concurrency);
+    if ('rateLimit' in o) row.rate_limit_per_second = validateRateLimit(o.rateLimit);
+    if ('ordering' in o) row.ordering = validateOrdering(o.ordering);
     row.updated_at = this.clock.now();
     this.sql.update(row);
     return toEndpoint(row);
@@ -136,12 +158,56 @@ export class Endpoints {
     if (!this.sql.remove(checkId(id), this.clock.now())) throw new NotFoundError('endpoint', id);
   }
 
-  /** Turns deliveries to the endpoint back on. New events reach it again. */
+  /**
+   * Turns deliveries to the endpoint back on, with a closed circuit and a
+   * clean failure streak. New events reach it again; `recover` re-sends what
+   * it missed.
+   */
   enable(id: string): Endpoint {
     this.guard('endpoints.enable');
     const row = { ...this.row(id), enabled: 1, disabled_reason: null, updated_at: this.clock.now() };
-    this.sql.update(row);
+    this.store.db.transaction(() => {
+      this.sql.update(row);
+      this.store.health.reset(row.id);
+    })();
     return toEndpoint(row);
+  }
+
+  /** Circuit state, failure streak, last success and failure, and the success rate over the last hour. */
+  health(id: string): EndpointHealth {
+    this.guard('endpoints.health');
+    const row = this.row(id);
+    const now = this.clock.now();
+    const h = this.store.health.get(row.id);
+    const { succeeded, failed } = this.store.health.outcomes(row.id, now, 60 * 60 * 1000);
+    const at = (ms: number | null) => (ms === null ? null : iso(ms));
+    return {
+      endpointId: row.id,
+      circuit: circuitState(h, now),
+      consecutiveFailures: h.consecutiveFailures,
+      failingSince: at(h.failingSince),
+      lastSuccessAt: at(h.lastSuccessAt),
+      lastFailureAt: at(h.lastFailureAt),
+      circuitOpenUntil: at(h.circuitOpenUntil),
+      attemptsLastHour: succeeded + failed,
+      successRateLastHour: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
+    };
+  }
+
+  /**
+   * Re-sends, oldest first, every delivery to the endpoint that failed and was
+   * created in `[since, until)`, each with a fresh retry schedule. Batched:
+   * a million rows do not block the event loop. Resolves to how many.
+   */
+  async recover(id: string, options: RecoverOptions): Promise<number> {
+    this.guard('endpoints.recover');
+    const row = this.row(id);
+    const o = checkObject(options, 'options', new Set(['since', 'until']));
+    if (o.since === undefined)
+      throw new InvalidArgumentError('since', 'Expected `since`: recover needs the start of the window');
+    const filter = { endpointId: row.id, since: toMs(o.since, 'since'), until: toMs(o.until, 'until') };
+    this.store.claims.resetFifo(row.id);
+    return requeueFailed(this.store, filter, () => this.clock.now(), this.scheduled);
   }
 
   /** Stops deliveries to the endpoint: emit skips it and its pending deliveries end as failed with `reason`. */

@@ -107,7 +107,7 @@ export class Events {
               });
         const seq = this.outbox.eventSeq(id)!;
         const endpointIds = [...new Set(targets.map((t) => t.id))];
-        this.outbox.insertDeliveries(seq, endpointIds, now);
+        this.outbox.insertDeliveries(seq, endpointIds, event.orderingKey, now);
         return endpointIds;
       })
       .immediate();

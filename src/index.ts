@@ -1,5 +1,5 @@
 export type { Clock } from './clock.js';
-export type { Deliveries, DeliveryListFilter } from './deliveries-api.js';
+export type { Deliveries, DeliveryListFilter, RetryManyFilter } from './deliveries-api.js';
 export type {
   AttemptNotice,
   DeliveredNotice,
@@ -9,9 +9,10 @@ export type {
   RetryingNotice,
   SenderEvents,
 } from './dispatch/notices.js';
+export type { Duration } from './duration.js';
 export type { EmitItem, EmitOptions } from './emit.js';
 export type { EndpointInput, EndpointPatch } from './endpoint-input.js';
-export type { Endpoints, RotateSecretOptions } from './endpoints.js';
+export type { Endpoints, RecoverOptions, RotateSecretOptions } from './endpoints.js';
 export { WebhookError, type WebhookErrorContext } from './errors/base.js';
 export {
   InvalidArgumentError,
@@ -26,6 +27,7 @@ export { SchemaVersionError, StoreError } from './errors/store.js';
 export { WebhookVerificationError, type WebhookVerificationErrorCode } from './errors/verification.js';
 export type { EventListFilter, Events, ReplayOptions } from './events-api.js';
 export type { TimeInput } from './list-input.js';
+export type { PruneResult } from './maintenance.js';
 export type { SenderOptions } from './options.js';
 export {
   DEFAULT_RETRY_SCHEDULE,
@@ -49,6 +51,7 @@ export type {
   DeliveryWithAttempts,
   EmittedEvent,
   Endpoint,
+  EndpointHealth,
   Page,
   SenderStats,
   Timestamp,

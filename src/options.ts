@@ -1,6 +1,10 @@
+import { lookup as dnsLookup } from 'node:dns';
 import type { Database } from 'better-sqlite3';
+import type { CircuitConfig } from './circuit.js';
 import { type Clock, systemClock } from './clock.js';
+import { type Duration, parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors/input.js';
+import type { LookupFunction } from './http/guarded-lookup.js';
 import { DEFAULT_RETRY_SCHEDULE, type RetryPolicy } from './retry.js';
 import { describe, isPlainObject, unknownKey } from './validate.js';
 
@@ -50,6 +54,14 @@ export interface SenderOptions {
    */
   allowedNetworks?: readonly string[];
   /**
+   * Resolves endpoint host names, with the signature of `dns.lookup(hostname, options, callback)`: a custom
+   * resolver, or a fake one in tests. Every address it answers goes through the SSRF guard before a socket
+   * connects to it, so it cannot open what `allowPrivateNetworks` and `allowedNetworks` keep closed. It is
+   * called with `{ all: true }`; answering a single address is accepted too.
+   * @default dns.lookup
+   */
+  lookup?: LookupFunction;
+  /**
    * Start delivering in the background at once. With `false`, nothing is sent until `sender.start()`.
    * @default true
    */
@@ -74,6 +86,30 @@ export interface SenderOptions {
    * @default the system clock
    */
   clock?: Clock;
+  /**
+   * Requests in flight to one endpoint at most (of the `concurrency` slots), unless the endpoint sets its own.
+   * @default 8
+   */
+  endpointConcurrency?: number;
+  /**
+   * After `threshold` consecutive failures an endpoint's circuit opens: its deliveries wait (pending, attempts
+   * not spent) for `cooloff` ms, doubling while it keeps failing up to `maxCooloff`; then one probe decides.
+   * `false` turns it off.
+   * @default { threshold: 5, cooloff: 30000, maxCooloff: 600000 }
+   */
+  circuitBreaker?: { threshold?: number; cooloff?: number; maxCooloff?: number } | false;
+  /**
+   * Disable an endpoint that has answered nothing but failures for this long (ms or `'5d'`); `0` never.
+   * An endpoint that answers `410 Gone` is disabled at once.
+   * @default '5d'
+   */
+  disableAfter?: Duration;
+  /**
+   * How long finished deliveries (with their attempts) are kept, as ms or `'7d'`; an event goes with its
+   * last delivery. Applied by a background sweep and by `sender.prune()`. `false` keeps everything.
+   * @default { succeeded: '30d', failed: '90d' }
+   */
+  retention?: { succeeded?: Duration; failed?: Duration } | false;
 }
 
 export interface ResolvedOptions {
@@ -85,11 +121,21 @@ export interface ResolvedOptions {
   retry: RetryPolicy;
   allowPrivateNetworks: boolean;
   allowedNetworks: readonly string[];
+  lookup: LookupFunction;
   autoStart: boolean;
   pollInterval: number;
   maxPayloadBytes: number;
   responseBodyLimit: number;
   clock: Clock;
+  endpointConcurrency: number;
+  circuitBreaker: { threshold?: number; cooloff?: number; maxCooloff?: number } | false;
+  disableAfter: Duration;
+  retention: { succeeded?: Duration; failed?: Duration } | false;
+  /** Resolved forms of the options above. */
+  resolved: {
+    circuit: CircuitConfig;
+    retention: { succeeded: number | null; failed: number | null };
+  };
 }
 
 export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
@@ -101,14 +147,20 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   retry: DEFAULT_RETRY_SCHEDULE,
   allowPrivateNetworks: false,
   allowedNetworks: Object.freeze([]) as readonly string[],
+  lookup: dnsLookup as LookupFunction,
   autoStart: true,
   pollInterval: 1_000,
   maxPayloadBytes: 1024 * 1024,
   responseBodyLimit: 16 * 1024,
   clock: systemClock,
+  endpointConcurrency: 8,
+  circuitBreaker: Object.freeze({ threshold: 5, cooloff: 30_000, maxCooloff: 600_000 }),
+  disableAfter: '5d',
+  retention: Object.freeze({ succeeded: '30d', failed: '90d' }),
+  resolved: undefined as unknown as ResolvedOptions['resolved'],
 });
 
-const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS));
+const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS).filter((key) => key !== 'resolved'));
 
 function fail(option: string, expected: string, value: unknown): never {
   throw new InvalidOptionError(option, `Expected \`${option}\` to be ${expected}, got ${describe(value)}`);
@@ -132,7 +184,7 @@ function isDatabaseHandle(value: unknown): value is Database {
 
 /** Spreads the defaults under the user's options and checks every one. */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (input === undefined) return { ...DEFAULT_OPTIONS };
+  if (input === undefined) input = {};
   if (!isPlainObject(input)) fail('options', 'an object', input);
   const extra = unknownKey(input, KNOWN);
   if (extra !== undefined) {
@@ -174,6 +226,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (!Array.isArray(o.allowedNetworks) || !o.allowedNetworks.every((n) => typeof n === 'string')) {
     fail('allowedNetworks', 'an array of CIDR strings', o.allowedNetworks);
   }
+  if (typeof o.lookup !== 'function') {
+    fail('lookup', 'a function like `dns.lookup(hostname, options, callback)`', o.lookup);
+  }
   if (typeof o.autoStart !== 'boolean') fail('autoStart', 'a boolean', o.autoStart);
   integerIn('pollInterval', o.pollInterval, 10, 24 * 60 * 60 * 1000);
   integerIn('maxPayloadBytes', o.maxPayloadBytes, 2, 256 * 1024 * 1024);
@@ -188,5 +243,49 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   ) {
     fail('clock', 'an object with now(), setTimeout() and clearTimeout()', o.clock);
   }
+  integerIn('endpointConcurrency', o.endpointConcurrency, 1, 10_000);
+  const disableAfter = duration('disableAfter', o.disableAfter);
+  let circuit: CircuitConfig = { threshold: 0, cooloff: 30_000, maxCooloff: 600_000, disableAfter };
+  if (o.circuitBreaker !== false) {
+    if (!isPlainObject(o.circuitBreaker))
+      fail('circuitBreaker', '`false` or `{ threshold?, cooloff?, maxCooloff? }`', o.circuitBreaker);
+    const extra = unknownKey(o.circuitBreaker, new Set(['threshold', 'cooloff', 'maxCooloff']));
+    if (extra !== undefined)
+      throw new InvalidOptionError(`circuitBreaker.${extra}`, `Unknown option \`circuitBreaker.${extra}\``);
+    const c = { threshold: 5, cooloff: 30_000, maxCooloff: 600_000, ...definedOnly(o.circuitBreaker) };
+    integerIn('circuitBreaker.threshold', c.threshold, 1, 1_000_000);
+    integerIn('circuitBreaker.cooloff', c.cooloff, 1, 24 * 60 * 60 * 1000);
+    integerIn('circuitBreaker.maxCooloff', c.maxCooloff, c.cooloff as number, 7 * 24 * 60 * 60 * 1000);
+    circuit = {
+      threshold: c.threshold as number,
+      cooloff: c.cooloff as number,
+      maxCooloff: c.maxCooloff as number,
+      disableAfter,
+    };
+  }
+  let retention: { succeeded: number | null; failed: number | null } = { succeeded: null, failed: null };
+  if (o.retention !== false) {
+    if (!isPlainObject(o.retention))
+      fail('retention', '`false` or `{ succeeded?, failed? }` durations', o.retention);
+    const extra = unknownKey(o.retention, new Set(['succeeded', 'failed']));
+    if (extra !== undefined)
+      throw new InvalidOptionError(`retention.${extra}`, `Unknown option \`retention.${extra}\``);
+    const r = o.retention;
+    retention = {
+      succeeded: r.succeeded === undefined ? null : duration('retention.succeeded', r.succeeded),
+      failed: r.failed === undefined ? null : duration('retention.failed', r.failed),
+    };
+  }
+  o.resolved = { circuit, retention };
   return o;
+}
+
+function definedOnly(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
+
+function duration(option: string, value: unknown): number {
+  const ms = parseDuration(value);
+  if (typeof ms === 'string') throw new InvalidOptionError(option, `Expected \`${option}\` to be ${ms}`);
+  return ms;
 }

@@ -3,7 +3,6 @@ import { Deliveries } from './deliveries-api.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { isDeadOwner, newLeaseOwner } from './dispatch/lease-owner.js';
 import type { Notify, SenderEvents } from './dispatch/notices.js';
-import type { DispatchStore } from './dispatch/store-port.js';
 import { type EmitItem, type EmitOptions, Emitter } from './emit.js';
 import { EndpointCache } from './endpoint-cache.js';
 import { Endpoints } from './endpoints.js';
@@ -15,10 +14,39 @@ import { createAddressPolicy, literalHostAddress } from './http/address-policy.j
 import { type Agents, createAgents } from './http/agents.js';
 import { Transport } from './http/attempt.js';
 import { BlockedAddressError, guardedLookup } from './http/guarded-lookup.js';
+import { Maintenance, type PruneResult } from './maintenance.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from './options.js';
 import { SqliteStore } from './store/sqlite.js';
+import { SqliteDispatchStore } from './store/sqlite-dispatch.js';
 import type { EmittedEvent, SenderStats } from './types.js';
-import { describe, isNonNegativeInteger, isPlainObject } from './validate.js';
+import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './validate.js';
+
+const CLOSE_KEYS = new Set(['timeout']);
+const SENDER_EVENTS = new Set<string>([
+  'attempt',
+  'delivered',
+  'retrying',
+  'failed',
+  'endpoint.disabled',
+  'error',
+]);
+
+/** A misspelt event name would never fire: refuse it, and a listener that is not a function. */
+function checkListener(name: unknown, listener: unknown): string {
+  if (typeof name !== 'string' || !SENDER_EVENTS.has(name)) {
+    throw new InvalidArgumentError(
+      'name',
+      `Expected an event name (${[...SENDER_EVENTS].join(', ')}), got ${describe(name)}`,
+    );
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError(
+      'listener',
+      `Expected \`listener\` to be a function, got ${describe(listener)}`,
+    );
+  }
+  return name;
+}
 
 /** Event types mapped to their payload types; the default accepts any type and any JSON value. */
 export type EventMap = Record<string, unknown>;
@@ -46,6 +74,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   readonly #dispatcher: Dispatcher;
   readonly #agents: Agents;
   readonly #bus = new EventEmitter();
+  readonly #maintenance: Maintenance;
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -81,12 +110,27 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
         );
       }
     };
-    this.endpoints = new Endpoints(store.endpoints, o.clock, checkUrl, guard);
+    // Bulk retries may touch every endpoint: then every endpoint is looked at again.
+    const scheduledMany = (endpointId: string | undefined, at: number) => {
+      if (endpointId === undefined) this.#dispatcher.dueEverywhere(at);
+      else this.#dispatcher.due(endpointId, at);
+      this.#dispatcher.wake();
+    };
+    this.endpoints = new Endpoints(store.endpoints, o.clock, checkUrl, guard, store, scheduledMany);
     this.events = new Events(store.db, store.log, store.outbox, cache, o.clock, guard, scheduled);
-    this.deliveries = new Deliveries(store.log, store.outbox, o.clock, guard, scheduled);
+    this.deliveries = new Deliveries(
+      store.log,
+      store.outbox,
+      o.clock,
+      guard,
+      scheduled,
+      store,
+      scheduledMany,
+    );
+    this.#maintenance = new Maintenance(store, o.resolved.retention, o.clock);
     this.#emitter = new Emitter(store.db, store.outbox, store.endpoints, cache, o.maxPayloadBytes, scheduled);
 
-    this.#agents = createAgents(guardedLookup(policy), o.concurrency);
+    this.#agents = createAgents(guardedLookup(policy, o.lookup), o.concurrency);
     const transport = new Transport({
       timeout: o.timeout,
       connectTimeout: o.connectTimeout,
@@ -96,29 +140,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       now: () => o.clock.now(),
     });
     const owner = newLeaseOwner();
-    const port: DispatchStore = {
-      busy: () => store.db.inTransaction,
-      endpointIds: () => {
-        cache.refresh();
-        return cache.ids();
-      },
-      claim: (plan, budget, now, owner, leaseUntil) =>
-        store.outbox.claim(plan, budget, now, owner, leaseUntil),
-      record: (results, owner) => store.outbox.record(results, owner),
-      dueTimes: (ids) => new Map(ids.map((id) => [id, store.outbox.nextDueFor(id)])),
-      expireLeases: (now) => {
-        let released = store.outbox.expireLeases(now);
-        // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
-        // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
-        for (const holder of store.outbox.leaseOwners()) {
-          if (holder !== owner && isDeadOwner(holder)) released += store.outbox.release(holder, now);
-        }
-        return released;
-      },
-      release: (owner, now) => store.outbox.release(owner, now),
-      endpoint: (id) => cache.get(id),
-      idle: () => store.checkpoint(),
-    };
+    const port = new SqliteDispatchStore(store, cache, owner, o.resolved.circuit);
     this.#dispatcher = new Dispatcher(
       port,
       transport,
@@ -129,10 +151,11 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
         retry: o.retry,
         clock: o.clock,
         owner,
+        endpointConcurrency: o.endpointConcurrency,
       },
       this.#notify,
     );
-    if (o.autoStart) this.#dispatcher.start();
+    if (o.autoStart) this.start();
   }
 
   /**
@@ -159,6 +182,17 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   start(): void {
     if (this.#closed) throw new SenderClosedError('start');
     this.#dispatcher.start();
+    this.#maintenance.start();
+  }
+
+  /**
+   * Deletes finished deliveries older than `retention` (with their attempts,
+   * and events left without deliveries) now, in small batches that yield to
+   * the event loop. The background sweep does the same every minute.
+   */
+  prune(): Promise<PruneResult> {
+    if (this.#closed) return Promise.reject(new SenderClosedError('prune'));
+    return this.#maintenance.prune();
   }
 
   /** Resolves when nothing is due now and nothing is in flight. */
@@ -190,11 +224,16 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const timeout: unknown = isPlainObject(options) ? options.timeout : undefined;
-    if (!isPlainObject(options) || (timeout !== undefined && !isNonNegativeInteger(timeout))) {
+    if (
+      !isPlainObject(options) ||
+      unknownKey(options, CLOSE_KEYS) !== undefined ||
+      (timeout !== undefined && !isNonNegativeInteger(timeout))
+    ) {
       throw new InvalidArgumentError('options', `Expected \`{ timeout?: ms }\`, got ${describe(options)}`);
     }
     this.#closed = true;
     this.#closing = (async () => {
+      await this.#maintenance.stop();
       await this.#dispatcher.close((timeout as number | undefined) ?? this.#options.timeout);
       this.#agents.destroy();
       this.#store.close();
@@ -204,17 +243,17 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
 
   /** Listens to `'attempt'`, `'delivered'`, `'retrying'`, `'failed'`, `'endpoint.disabled'` or `'error'`. */
   on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.on(name, listener as (...args: unknown[]) => void);
+    this.#bus.on(checkListener(name, listener), listener as (...args: unknown[]) => void);
     return this;
   }
 
   once<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.once(name, listener as (...args: unknown[]) => void);
+    this.#bus.once(checkListener(name, listener), listener as (...args: unknown[]) => void);
     return this;
   }
 
   off<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.off(name, listener as (...args: unknown[]) => void);
+    this.#bus.off(checkListener(name, listener), listener as (...args: unknown[]) => void);
     return this;
   }
 

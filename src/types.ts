@@ -19,6 +19,12 @@ export interface Endpoint {
   metadata: Record<string, unknown>;
   enabled: boolean;
   disabledReason: string | null;
+  /** Requests in flight to this endpoint at most; `null`: the sender's `endpointConcurrency`. */
+  concurrency: number | null;
+  /** Requests per second at most; `null`: no limit. */
+  rateLimit: { perSecond: number } | null;
+  /** `'fifo'`: one delivery at a time, in emit order (per `orderingKey`). */
+  ordering: 'none' | 'fifo';
   createdAt: Timestamp;
   updatedAt: Timestamp;
 }
@@ -38,6 +44,7 @@ export interface WebhookEventRecord<T = unknown> {
   type: string;
   tenant: string | null;
   idempotencyKey: string | null;
+  orderingKey: string | null;
   payload: T;
   createdAt: Timestamp;
 }
@@ -84,6 +91,23 @@ export interface DeliveryWithAttempts extends Delivery {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/** How an endpoint has been answering. */
+export interface EndpointHealth {
+  endpointId: string;
+  /** `open`: its deliveries wait out a cool-off; `half-open`: the next attempt is a probe. */
+  circuit: 'closed' | 'open' | 'half-open';
+  consecutiveFailures: number;
+  /** When the current run of failures began; `null` when the last attempt succeeded. */
+  failingSince: Timestamp | null;
+  lastSuccessAt: Timestamp | null;
+  lastFailureAt: Timestamp | null;
+  circuitOpenUntil: Timestamp | null;
+  /** Attempts in the last hour (by any process sharing the database). */
+  attemptsLastHour: number;
+  /** Share of those that succeeded, 0 to 1; `null` with no attempt. */
+  successRateLastHour: number | null;
 }
 
 export interface SenderStats {

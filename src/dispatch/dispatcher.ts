@@ -4,11 +4,13 @@ import { WebhookError } from '../errors/base.js';
 import type { Transport } from '../http/attempt.js';
 import { deliveryId } from '../ids.js';
 import { nextRetryDelay, type RetryPolicy } from '../retry.js';
-import type { AttemptResult, ClaimedDelivery, ClaimRequest } from '../store/outbox-sql.js';
+import type { ClaimedDelivery } from '../store/claim-sql.js';
+import type { AttemptResult } from '../store/outbox-sql.js';
 import { iso } from '../store/rows.js';
 import type { DeliveryNotice, Notify } from './notices.js';
+import { ClaimPlanner } from './planner.js';
 import { buildBody, buildHeaders } from './request.js';
-import type { DispatchStore } from './store-port.js';
+import type { DispatchStore, RecordOutcome } from './store-port.js';
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -17,6 +19,7 @@ export interface DispatcherOptions {
   retry: RetryPolicy;
   clock: Clock;
   owner: string;
+  endpointConcurrency: number;
 }
 
 // Through require(esm), the CommonJS build sees p-queue's module namespace where ESM sees the class.
@@ -56,14 +59,7 @@ export class Dispatcher {
   private dueAt = Number.POSITIVE_INFINITY;
   private pollTimer: unknown = null;
   private busyDelay = 1;
-  /**
-   * When each endpoint's next row is due, as far as this process knows (ms;
-   * absent: unknown, ask). Emit and retries lower it; the poll re-reads it for
-   * rows written by other processes.
-   */
-  private readonly dueHints = new Map<string, number>();
-  /** Rotates which endpoint claims first, so no endpoint always goes first. */
-  private rotation = 0;
+  private readonly planner: ClaimPlanner;
   private idleWaiters: (() => void)[] = [];
   private readonly aborts = new Set<AbortController>();
   private settledWaiters: (() => void)[] = [];
@@ -76,6 +72,7 @@ export class Dispatcher {
   ) {
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.leaseMs = options.timeout + LEASE_MARGIN_MS;
+    this.planner = new ClaimPlanner(options.endpointConcurrency);
   }
 
   get started(): boolean {
@@ -104,8 +101,12 @@ export class Dispatcher {
 
   /** Says an endpoint has a row due at `at` (ms), e.g. just emitted. */
   due(endpointId: string, at: number): void {
-    const known = this.dueHints.get(endpointId);
-    if (known !== undefined && known > at) this.dueHints.set(endpointId, at);
+    this.planner.due(endpointId, at);
+  }
+
+  /** Every endpoint may have rows due at `at` (a bulk retry). */
+  dueEverywhere(at: number): void {
+    this.planner.dueEverywhere(at);
   }
 
   /** Resolves when nothing is due now and nothing is in flight. */
@@ -174,7 +175,7 @@ export class Dispatcher {
           return;
         }
         const now = this.options.clock.now();
-        const plan = await this.plan(now, free);
+        const plan = this.planner.plan(await this.store.endpoints(), now, free);
         // The awaits above let other code run: an application 'delivered'
         // listener, say, may have opened a transaction on a shared connection
         // in a microtask. A claim now would run inside it and send rows that
@@ -190,10 +191,11 @@ export class Dispatcher {
           this.options.owner,
           now + this.leaseMs,
         );
-        for (const [endpointId, at] of nextDue) this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
+        for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at);
         for (const delivery of claimed) this.launch(delivery);
         // Caught up when every endpoint offered a slot had fewer due rows than offered.
-        this.caughtUp = plan.every((request) => nextDue.has(request.endpointId));
+        // Rows waiting for rate-limit tokens are due too: drain() waits for them.
+        this.caughtUp = !this.planner.rateLimited && plan.every((request) => nextDue.has(request.endpointId));
         if (this.caughtUp) this.armDueTimer();
       } while (this.again);
     } catch (error) {
@@ -208,6 +210,8 @@ export class Dispatcher {
 
   private launch(delivery: ClaimedDelivery): void {
     this.inFlight++;
+    this.planner.started(delivery.endpointId);
+    this.planner.claimed(delivery.endpointId, 1);
     void this.queue.add(async () => {
       try {
         const finished = await this.attempt(delivery);
@@ -216,6 +220,7 @@ export class Dispatcher {
         this.report(error, 'An attempt failed unexpectedly');
       } finally {
         this.inFlight--;
+        this.planner.ended(delivery.endpointId, this.options.clock.now());
         if (this.inFlight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
         this.wake();
       }
@@ -239,6 +244,7 @@ export class Dispatcher {
         notice,
         result: {
           seq: delivery.seq,
+          endpointId: delivery.endpointId,
           logged: false,
           number: delivery.attemptCount,
           startedAt: now,
@@ -273,7 +279,7 @@ export class Dispatcher {
         delay = nextRetryDelay(
           retry,
           {
-            attempt: number,
+            attempt: number - delivery.seriesStart,
             statusCode: outcome.statusCode,
             errorCode: outcome.errorCode,
             responseHeaders: outcome.responseHeaders,
@@ -292,6 +298,7 @@ export class Dispatcher {
       notice,
       result: {
         seq: delivery.seq,
+        endpointId: delivery.endpointId,
         logged: true,
         number,
         startedAt: outcome.startedAt,
@@ -318,11 +325,15 @@ export class Dispatcher {
     if (this.finished.length === 0) return;
     const batch = this.finished;
     this.finished = [];
+    let disabled: RecordOutcome['disabled'] = [];
     try {
-      await this.store.record(
+      const outcome = await this.store.record(
         batch.map((f) => f.result),
         this.options.owner,
+        this.options.clock.now(),
       );
+      for (const [endpointId, health] of outcome.health) this.planner.setHealth(endpointId, health);
+      disabled = outcome.disabled;
     } catch (error) {
       this.finished = batch.concat(this.finished);
       throw error;
@@ -331,6 +342,7 @@ export class Dispatcher {
       if (f.result.status === 'pending') this.due(f.notice.endpointId, f.result.nextAttemptAt!);
       this.announce(f);
     }
+    for (const notice of disabled) this.notify('endpoint.disabled', notice);
   }
 
   private announce({ result, notice }: Finished): void {
@@ -365,26 +377,8 @@ export class Dispatcher {
     }
   }
 
-  /** The endpoints that may have rows due now, in rotating order, each offered every free slot. */
-  private async plan(now: number, free: number): Promise<ClaimRequest[]> {
-    const ids = await this.store.endpointIds();
-    if (ids.length !== this.dueHints.size || ids.some((id) => !this.dueHints.has(id))) {
-      const known = new Set(ids);
-      for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
-    }
-    const plan: ClaimRequest[] = [];
-    const start = ids.length === 0 ? 0 : this.rotation++ % ids.length;
-    for (let i = 0; i < ids.length; i++) {
-      const endpointId = ids[(start + i) % ids.length]!;
-      const due = this.dueHints.get(endpointId);
-      if (due === undefined || due <= now) plan.push({ endpointId, max: free });
-    }
-    return plan;
-  }
-
   private armDueTimer(): void {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const at of this.dueHints.values()) if (at < earliest) earliest = at;
+    const earliest = this.planner.earliest();
     if (earliest === Number.POSITIVE_INFINITY) return;
     // A row already due that the claim did not take: try again shortly rather than spin.
     this.armTimer(Math.max(earliest, this.options.clock.now() + 1));
@@ -414,10 +408,9 @@ export class Dispatcher {
       try {
         if (!this.store.busy()) {
           await this.store.expireLeases(clock.now());
-          const ids = await this.store.endpointIds();
-          const due = await this.store.dueTimes(ids);
-          this.dueHints.clear();
-          for (const [endpointId, at] of due) this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
+          const endpoints = await this.store.endpoints();
+          this.planner.replaceDue(await this.store.dueTimes(endpoints.map((e) => e.id)));
+          this.planner.replaceHealth(await this.store.healths());
           this.armDueTimer();
           if (this.inFlight === 0) await this.store.idle();
         }

@@ -1,6 +1,6 @@
 import type { LiveEndpoint } from '../endpoint-cache.js';
 import { signPayload } from '../signing.js';
-import type { ClaimedDelivery } from '../store/outbox-sql.js';
+import type { ClaimedDelivery } from '../store/claim-sql.js';
 import { iso } from '../store/rows.js';
 import { VERSION } from '../version.js';
 

@@ -1,7 +1,17 @@
+import type { HealthState } from '../circuit.js';
 import type { LiveEndpoint } from '../endpoint-cache.js';
-import type { AttemptResult, ClaimOutcome, ClaimRequest } from '../store/outbox-sql.js';
+import type { ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
+import type { AttemptResult } from '../store/outbox-sql.js';
 
 type MaybePromise<T> = T | Promise<T>;
+
+/** What recording a batch of attempts changed beyond the deliveries. */
+export interface RecordOutcome {
+  /** The new health of every endpoint that had attempts in the batch. */
+  health: Map<string, HealthState>;
+  /** Endpoints disabled by this batch (410 Gone, or failing for `disableAfter`). */
+  disabled: { endpointId: string; reason: string }[];
+}
 
 /**
  * What the dispatcher needs of a store. Every call may be synchronous
@@ -10,8 +20,8 @@ type MaybePromise<T> = T | Promise<T>;
 export interface DispatchStore {
   /** True while the connection is inside an application transaction: the dispatcher must not touch it then. */
   busy(): boolean;
-  /** The ids of the enabled endpoints, following changes made by any process. */
-  endpointIds(): MaybePromise<readonly string[]>;
+  /** The enabled endpoints, following changes made by any process. */
+  endpoints(): MaybePromise<readonly LiveEndpoint[]>;
   /** Leases due rows endpoint by endpoint (see `OutboxSql.claim`). */
   claim(
     plan: readonly ClaimRequest[],
@@ -20,7 +30,9 @@ export interface DispatchStore {
     owner: string,
     leaseUntil: number,
   ): MaybePromise<ClaimOutcome>;
-  record(results: readonly AttemptResult[], owner: string): MaybePromise<void>;
+  record(results: readonly AttemptResult[], owner: string, now: number): MaybePromise<RecordOutcome>;
+  /** Every endpoint's health, as recorded by any process. */
+  healths(): MaybePromise<Map<string, HealthState>>;
   /** When each endpoint's earliest pending row is due (`null`: none). */
   dueTimes(endpointIds: readonly string[]): MaybePromise<Map<string, number | null>>;
   expireLeases(now: number): MaybePromise<number>;

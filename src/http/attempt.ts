@@ -4,6 +4,9 @@ import { literalHostAddress } from './address-policy.js';
 import type { Agents } from './agents.js';
 import { BlockedAddressError } from './guarded-lookup.js';
 
+/** The host name got reads as "a unix socket path follows" (`http://unix:/run/x.sock:/path`). */
+export const UNIX_SOCKET_HOST = 'unix';
+
 /** One HTTP request to make. */
 export interface AttemptRequest {
   url: string;
@@ -35,15 +38,26 @@ export interface TransportOptions {
 
 /** Response headers never kept in the log. */
 const DROPPED_HEADERS = new Set(['set-cookie', 'set-cookie2']);
+/** Response headers kept by name only: their value is a credential. */
+const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+/** `x-api-key`, `x-auth-token`, `x-client-secret`, `x-db-password`, ... */
+const REDACTED_SUFFIX = /[-_](?:key|token|secret|password|passwd|credentials?)$/;
+export const REDACTED = '[redacted]';
 const MAX_HEADER_BYTES = 4096;
 const MAX_ERROR_MESSAGE = 500;
 
-function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+/** Whether the value of a response header is replaced by `[redacted]` in the attempt log. */
+export function isSecretHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return REDACTED_HEADERS.has(lower) || REDACTED_SUFFIX.test(lower);
+}
+
+export function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: Record<string, string> = {};
   let size = 0;
   for (const [name, value] of Object.entries(raw)) {
     if (value === undefined || DROPPED_HEADERS.has(name)) continue;
-    const text = Array.isArray(value) ? value.join(', ') : value;
+    const text = isSecretHeader(name) ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
     size += name.length + text.length;
     if (size > MAX_HEADER_BYTES) break;
     kept[name] = text;
@@ -65,12 +79,43 @@ function decodeCut(bytes: Buffer): string {
   return bytes.toString('utf8', 0, bytes.length - start < length ? start : bytes.length);
 }
 
-function describeError(error: unknown, url: string): { code: string; message: string } {
-  const e = error as { code?: unknown; message?: unknown };
+/** Keeps at most `limit` bytes of text, cut on a character boundary. */
+function capBytes(text: string, limit: number): string {
+  return Buffer.byteLength(text) <= limit ? text : decodeCut(Buffer.from(text).subarray(0, limit));
+}
+
+/**
+ * The pieces of a URL that may carry a secret (the whole URL, its query string
+ * raw and decoded, its path), longest first, so that an error message quoting
+ * any of them can be cleaned.
+ */
+function secretParts(url: string): string[] {
+  const parts = new Set([url]);
+  try {
+    const parsed = new URL(url);
+    parts.add(parsed.href);
+    if (parsed.search.length > 1) {
+      parts.add(parsed.search);
+      parts.add(parsed.search.slice(1));
+      parts.add(parsed.pathname + parsed.search);
+      try {
+        parts.add(decodeURIComponent(parsed.search.slice(1)));
+      } catch {
+        // Not percent-decodable: the raw form is removed above.
+      }
+    }
+  } catch {
+    // Not a URL: the raw string is removed above.
+  }
+  return [...parts].filter((part) => part.length > 0).sort((a, b) => b.length - a.length);
+}
+
+export function describeError(error: unknown, url: string): { code: string; message: string } {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' && e.code.length > 0 ? e.code : 'ERR_REQUEST';
   let message = typeof e.message === 'string' ? e.message : String(error);
   // A URL can carry a token in its query string: never copy it into the log.
-  message = message.split(url).join('<url>');
+  for (const part of secretParts(url)) message = message.split(part).join('<url>');
   return { code, message: message.slice(0, MAX_ERROR_MESSAGE) };
 }
 
@@ -88,6 +133,9 @@ export class Transport {
       http2: false,
       cache: false,
       dnsCache: undefined,
+      cookieJar: undefined,
+      // got reads `http://unix:/path:/x` as a unix socket; with this off it refuses such a URL.
+      enableUnixSockets: false,
       agent: { http: options.agents.http, https: options.agents.https },
       timeout: {
         lookup: options.connectTimeout,
@@ -118,15 +166,21 @@ export class Transport {
       errorMessage,
     });
 
+    const refused = (blocked: { code: string; message: string }) =>
+      Promise.resolve(finish(null, {}, null, blocked.code, blocked.message));
+    let host: string;
+    try {
+      host = new URL(request.url).hostname;
+    } catch (error) {
+      return refused(describeError(error, request.url));
+    }
+    // Endpoints are checked when added, but the row may have been written by another process or version.
+    if (host === UNIX_SOCKET_HOST) return refused(new BlockedAddressError(host, host, 'unix-socket'));
     // Node does not call `lookup` for an IP literal: check it here, before any socket exists.
-    const host = new URL(request.url).hostname;
     const literal = literalHostAddress(host);
     if (literal !== null) {
       const rule = policy.check(literal);
-      if (rule !== null) {
-        const blocked = new BlockedAddressError(host, literal, rule);
-        return Promise.resolve(finish(null, {}, null, blocked.code, blocked.message));
-      }
+      if (rule !== null) return refused(new BlockedAddressError(host, literal, rule));
     }
 
     return new Promise<AttemptOutcome>((resolve) => {
@@ -144,18 +198,27 @@ export class Transport {
         request.signal?.removeEventListener('abort', onOuterAbort);
         resolve(outcome);
       };
-      // Every settle but 'end' cuts the body short.
+      // Every settle but 'end' cuts the body short. A body that is not UTF-8 (a gzip
+      // bomb, say) decodes to U+FFFD, 3 bytes each: the text is capped again.
       const body = (complete = false) => {
         if (statusCode === null) return null;
         const bytes = Buffer.concat(chunks);
-        return complete ? bytes.toString('utf8') : decodeCut(bytes);
+        return capBytes(complete ? bytes.toString('utf8') : decodeCut(bytes), responseBodyLimit);
       };
 
-      const stream = this.client.stream(request.url, {
-        body: request.body,
-        headers: request.headers,
-        signal: deadline.signal,
-      });
+      let stream: ReturnType<Got['stream']>;
+      try {
+        stream = this.client.stream(request.url, {
+          body: request.body,
+          headers: request.headers,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        const { code, message } = describeError(error, request.url);
+        settled = true;
+        resolve(finish(null, {}, null, code, message));
+        return;
+      }
       // The hard deadline covers everything, including a body dripped one byte at a time.
       const timer = setTimeout(() => {
         deadline.abort();

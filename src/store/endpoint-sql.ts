@@ -19,9 +19,11 @@ export class EndpointSql {
   ) {
     this.insertStmt = db.prepare(
       `INSERT INTO ${p}endpoints (id, url, events, tenant, secret, previous_secret, previous_secret_until, headers,
-         description, metadata, enabled, disabled_reason, created_at, updated_at)
+         description, metadata, enabled, disabled_reason, created_at, updated_at, concurrency,
+         rate_limit_per_second, ordering)
        VALUES (@id, @url, @events, @tenant, @secret, @previous_secret, @previous_secret_until, @headers,
-         @description, @metadata, @enabled, @disabled_reason, @created_at, @updated_at)`,
+         @description, @metadata, @enabled, @disabled_reason, @created_at, @updated_at, @concurrency,
+         @rate_limit_per_second, @ordering)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM ${p}endpoints WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM ${p}endpoints ORDER BY created_at, id`);
@@ -32,6 +34,7 @@ export class EndpointSql {
       `UPDATE ${p}endpoints SET url = @url, events = @events, tenant = @tenant, secret = @secret,
          previous_secret = @previous_secret, previous_secret_until = @previous_secret_until, headers = @headers,
          description = @description, metadata = @metadata, enabled = @enabled, disabled_reason = @disabled_reason,
+         concurrency = @concurrency, rate_limit_per_second = @rate_limit_per_second, ordering = @ordering,
          updated_at = @updated_at
        WHERE id = @id`,
     );

@@ -55,10 +55,11 @@ export class LogSql {
       failed: count('failed'),
     };
     // Per endpoint, through the due index: a global min() would scan every pending row.
+    const due = (kind: 0 | 1) =>
+      `(SELECT min(next_attempt_at) FROM ${p}deliveries d
+        WHERE d.endpoint_id = e.id AND d.status = 'pending' AND min(d.attempt_count, 1) = ${kind})`;
     this.oldestDueStmt = db.prepare(
-      `SELECT min((SELECT min(next_attempt_at) FROM ${p}deliveries d
-                   WHERE d.endpoint_id = e.id AND d.status = 'pending')) AS t
-       FROM ${p}endpoints e`,
+      `SELECT min(min(ifnull(${due(0)}, 9e15), ifnull(${due(1)}, 9e15))) AS t FROM ${p}endpoints e`,
     );
   }
 
@@ -126,6 +127,7 @@ export class LogSql {
   }
 
   earliestPendingDueAt(): number | null {
-    return this.oldestDueStmt.get()!.t;
+    const t = this.oldestDueStmt.get()!.t;
+    return t === null || t >= 9e15 ? null : t;
   }
 }

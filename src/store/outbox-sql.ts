@@ -6,26 +6,15 @@ export interface NewEvent {
   type: string;
   tenant: string | null;
   idempotencyKey: string | null;
+  orderingKey: string | null;
   payload: string;
   createdAt: number;
-}
-
-/** A delivery claimed for an attempt, with what the attempt needs of its event. */
-export interface ClaimedDelivery {
-  seq: number;
-  endpointId: string;
-  /** Attempts made before this one. */
-  attemptCount: number;
-  eventId: string;
-  eventType: string;
-  tenant: string | null;
-  payload: string;
-  eventCreatedAt: number;
 }
 
 /** The outcome of one attempt and the delivery's next state, written together. */
 export interface AttemptResult {
   seq: number;
+  endpointId: string;
   /** False when no request was made (the endpoint was gone): no attempt row is written. */
   logged: boolean;
   number: number;
@@ -42,32 +31,6 @@ export interface AttemptResult {
   updatedAt: number;
 }
 
-export interface ClaimRequest {
-  endpointId: string;
-  /** At most this many of the endpoint's due rows. */
-  max: number;
-}
-
-export interface ClaimOutcome {
-  claimed: ClaimedDelivery[];
-  nextDue: Map<string, number | null>;
-}
-
-interface ClaimRow {
-  seq: number;
-  event_seq: number;
-  endpoint_id: string;
-  attempt_count: number;
-}
-
-interface ClaimEventRow {
-  id: string;
-  type: string;
-  tenant: string | null;
-  payload: string;
-  created_at: number;
-}
-
 /** The hot path: inserting events, claiming due deliveries, recording attempts. */
 export class OutboxSql {
   private readonly insertEventStmt: Statement;
@@ -77,9 +40,6 @@ export class OutboxSql {
     { seq: number; id: string; type: string; created_at: number }
   >;
   private readonly countDeliveriesStmt: Statement<[number], { n: number }>;
-  private readonly claimStmt: Statement<[number, string, number, string, number, number], ClaimRow>;
-  private readonly dueForStmt: Statement<[string], { t: number | null }>;
-  private readonly claimEventStmt: Statement<[number], ClaimEventRow>;
   private readonly insertAttemptStmt: Statement;
   private readonly finishStmt: Statement;
   private readonly expireLeasesStmt: Statement;
@@ -93,29 +53,17 @@ export class OutboxSql {
     p: string,
   ) {
     this.insertEventStmt = db.prepare(
-      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertDeliveryStmt = db.prepare(
-      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, status, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, 'pending', ?, ?, ?)`,
+      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
     );
     this.findIdempotentStmt = db.prepare(
       `SELECT seq, id, type, created_at FROM ${p}events WHERE ifnull(tenant, '') = ? AND idempotency_key = ?`,
     );
     this.countDeliveriesStmt = db.prepare(`SELECT count(*) AS n FROM ${p}deliveries WHERE event_seq = ?`);
-    this.claimStmt = db.prepare(
-      `UPDATE ${p}deliveries SET status = 'sending', lease_until = ?, lease_owner = ?, updated_at = ?
-       WHERE seq IN (
-         SELECT seq FROM ${p}deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
-         ORDER BY next_attempt_at LIMIT ?)
-       RETURNING seq, event_seq, endpoint_id, attempt_count`,
-    );
-    this.dueForStmt = db.prepare(
-      `SELECT min(next_attempt_at) AS t FROM ${p}deliveries WHERE endpoint_id = ? AND status = 'pending'`,
-    );
-    this.claimEventStmt = db.prepare(
-      `SELECT id, type, tenant, payload, created_at FROM ${p}events WHERE seq = ?`,
-    );
     this.insertAttemptStmt = db.prepare(
       `INSERT INTO ${p}attempts (delivery_seq, number, started_at, duration_ms, status_code, response_headers,
          response_body, error_code, error_message)
@@ -141,7 +89,8 @@ export class OutboxSql {
       `SELECT DISTINCT lease_owner AS owner FROM ${p}deliveries WHERE status = 'sending' AND lease_owner IS NOT NULL`,
     );
     this.retryStmt = db.prepare(
-      `UPDATE ${p}deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?
+      `UPDATE ${p}deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,
+         series_start = CASE WHEN status = 'failed' THEN attempt_count ELSE series_start END
        WHERE seq = ? AND status IN ('pending', 'failed')`,
     );
     this.eventSeqStmt = db.prepare(`SELECT seq FROM ${p}events WHERE id = ?`);
@@ -154,14 +103,22 @@ export class OutboxSql {
       event.type,
       event.tenant,
       event.idempotencyKey,
+      event.orderingKey,
       event.payload,
       event.createdAt,
     );
-    this.insertDeliveries(Number(lastInsertRowid), endpointIds, event.createdAt);
+    this.insertDeliveries(Number(lastInsertRowid), endpointIds, event.orderingKey, event.createdAt);
   }
 
-  insertDeliveries(eventSeq: number, endpointIds: readonly string[], now: number): void {
-    for (const endpointId of endpointIds) this.insertDeliveryStmt.run(eventSeq, endpointId, now, now, now);
+  insertDeliveries(
+    eventSeq: number,
+    endpointIds: readonly string[],
+    orderingKey: string | null,
+    now: number,
+  ): void {
+    for (const endpointId of endpointIds) {
+      this.insertDeliveryStmt.run(eventSeq, endpointId, orderingKey, now, now, now);
+    }
   }
 
   findIdempotent(
@@ -178,76 +135,21 @@ export class OutboxSql {
     return this.eventSeqStmt.get(id)?.seq;
   }
 
-  /**
-   * Leases due deliveries in one transaction, endpoint by endpoint in the
-   * order given, each up to its `max`, all together up to `budget`, oldest due
-   * first. For every endpoint that had fewer due rows than it was offered,
-   * `nextDue` says when its next row is due (`null`: none pending).
-   */
-  claim(
-    plan: readonly ClaimRequest[],
-    budget: number,
-    now: number,
-    owner: string,
-    leaseUntil: number,
-  ): ClaimOutcome {
-    return this.db
-      .transaction((): ClaimOutcome => {
-        const claimed: ClaimedDelivery[] = [];
-        const nextDue = new Map<string, number | null>();
-        let left = budget;
-        for (const { endpointId, max } of plan) {
-          if (left <= 0) break;
-          const asked = Math.min(max, left);
-          const rows = this.claimStmt.all(leaseUntil, owner, now, endpointId, now, asked);
-          rows.sort((a, b) => a.seq - b.seq);
-          for (const row of rows) claimed.push(this.withEvent(row));
-          left -= rows.length;
-          if (rows.length < asked) nextDue.set(endpointId, this.dueForStmt.get(endpointId)!.t);
-        }
-        return { claimed, nextDue };
-      })
-      .immediate();
-  }
-
-  /** When the endpoint's earliest pending delivery is due, or `null` when it has none. */
-  nextDueFor(endpointId: string): number | null {
-    return this.dueForStmt.get(endpointId)!.t;
-  }
-
-  private withEvent(row: ClaimRow): ClaimedDelivery {
-    const event = this.claimEventStmt.get(row.event_seq)!;
-    return {
-      seq: row.seq,
-      endpointId: row.endpoint_id,
-      attemptCount: row.attempt_count,
-      eventId: event.id,
-      eventType: event.type,
-      tenant: event.tenant,
-      payload: event.payload,
-      eventCreatedAt: event.created_at,
-    };
-  }
-
-  /** Writes a batch of attempt results in one transaction. */
+  /** Writes a batch of attempt results. Call inside a transaction. */
   record(results: readonly AttemptResult[], owner: string): void {
-    this.db
-      .transaction(() => {
-        for (const result of results) {
-          if (result.logged) this.insertAttemptStmt.run(result);
-          this.finishStmt.run({
-            seq: result.seq,
-            status: result.status,
-            number: result.number,
-            nextAttemptAt: result.nextAttemptAt,
-            statusCode: result.statusCode,
-            lastError: result.lastError,
-            updatedAt: result.updatedAt,
-            owner,
-          });
-        }
-      })
-      .immediate();
+    for (const result of results) {
+      if (result.logged) this.insertAttemptStmt.run(result);
+      this.finishStmt.run({
+        seq: result.seq,
+        status: result.status,
+        number: result.number,
+        nextAttemptAt: result.nextAttemptAt,
+        statusCode: result.statusCode,
+        lastError: result.lastError,
+        updatedAt: result.updatedAt,
+        owner,
+      });
+    }
   }
 
   /** Returns deliveries whose lease ran out (their holder died) to pending. */

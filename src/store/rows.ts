@@ -18,6 +18,9 @@ export interface EndpointRow {
   disabled_reason: string | null;
   created_at: number;
   updated_at: number;
+  concurrency: number | null;
+  rate_limit_per_second: number | null;
+  ordering: 'none' | 'fifo';
 }
 
 export interface EventRow {
@@ -26,6 +29,7 @@ export interface EventRow {
   type: string;
   tenant: string | null;
   idempotency_key: string | null;
+  ordering_key: string | null;
   payload: string;
   created_at: number;
 }
@@ -72,6 +76,9 @@ export function toEndpoint(row: EndpointRow): Endpoint {
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     enabled: row.enabled === 1,
     disabledReason: row.disabled_reason,
+    concurrency: row.concurrency,
+    rateLimit: row.rate_limit_per_second === null ? null : { perSecond: row.rate_limit_per_second },
+    ordering: row.ordering,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
@@ -86,6 +93,7 @@ export function toEvent(row: EventRow): WebhookEventRecord {
     type: row.type,
     tenant: row.tenant,
     idempotencyKey: row.idempotency_key,
+    orderingKey: row.ordering_key,
     payload: JSON.parse(row.payload),
     createdAt: iso(row.created_at),
   };

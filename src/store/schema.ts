@@ -79,4 +79,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX {p}attempts_delivery ON {p}attempts (delivery_seq, number);
   `,
+  // 2: fairness, circuit breaking, ordering
+  `
+  ALTER TABLE {p}endpoints ADD COLUMN concurrency INTEGER;
+  ALTER TABLE {p}endpoints ADD COLUMN rate_limit_per_second REAL;
+  ALTER TABLE {p}endpoints ADD COLUMN ordering TEXT NOT NULL DEFAULT 'none';
+  ALTER TABLE {p}events ADD COLUMN ordering_key TEXT;
+  ALTER TABLE {p}deliveries ADD COLUMN ordering_key TEXT;
+  -- attempt_count when the current series of attempts began: a manual retry or a
+  -- recovery starts the retry schedule again without renumbering the log.
+  ALTER TABLE {p}deliveries ADD COLUMN series_start INTEGER NOT NULL DEFAULT 0;
+
+  -- First attempts and retries apart, so that a backlog of retries never
+  -- starves fresh events of the same endpoint.
+  DROP INDEX {p}deliveries_due;
+  CREATE INDEX {p}deliveries_due ON {p}deliveries (endpoint_id, min(attempt_count, 1), next_attempt_at)
+    WHERE status = 'pending';
+
+  -- One row per endpoint: the circuit breaker and the failure streak, shared by every process.
+  CREATE TABLE {p}endpoint_health (
+    endpoint_id           TEXT PRIMARY KEY,
+    consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+    failing_since         INTEGER,
+    last_success_at       INTEGER,
+    last_failure_at       INTEGER,
+    circuit_open_until    INTEGER,
+    circuit_opens         INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+
+  -- Attempt outcomes per endpoint and minute, for the success rate over the last hour.
+  CREATE TABLE {p}endpoint_minutes (
+    endpoint_id  TEXT NOT NULL,
+    minute       INTEGER NOT NULL,
+    succeeded    INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (endpoint_id, minute)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -2,10 +2,14 @@ import type { Database as DatabaseHandle } from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { WebhookError } from '../errors/base.js';
 import { StoreError } from '../errors/store.js';
+import { BulkSql } from './bulk-sql.js';
+import { ClaimSql } from './claim-sql.js';
 import { EndpointSql } from './endpoint-sql.js';
+import { HealthSql } from './health-sql.js';
 import { LogSql } from './log-sql.js';
 import { migrate } from './migrate.js';
 import { OutboxSql } from './outbox-sql.js';
+import { RetentionSql } from './retention-sql.js';
 
 /** How long a connection waits for another process's write lock before failing, in ms. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -38,6 +42,10 @@ export class SqliteStore {
   readonly owned: boolean;
   readonly endpoints: EndpointSql;
   readonly outbox: OutboxSql;
+  readonly claims: ClaimSql;
+  readonly health: HealthSql;
+  readonly bulk: BulkSql;
+  readonly retention: RetentionSql;
   readonly log: LogSql;
   readonly isFile: boolean;
 
@@ -58,6 +66,9 @@ export class SqliteStore {
       if (this.owned) {
         this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
         if (this.isFile) {
+          // Only possible before the first table exists: lets retention give pages back to the file system.
+          const fresh = this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
+          if (fresh.n === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
           enableWal(this.db);
           // A commit that crosses the auto-checkpoint threshold runs the checkpoint
           // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
@@ -74,12 +85,21 @@ export class SqliteStore {
     }
     this.endpoints = new EndpointSql(this.db, prefix);
     this.outbox = new OutboxSql(this.db, prefix);
+    this.claims = new ClaimSql(this.db, prefix);
+    this.health = new HealthSql(this.db, prefix);
+    this.bulk = new BulkSql(this.db, prefix);
+    this.retention = new RetentionSql(this.db, prefix);
     this.log = new LogSql(this.db, prefix);
   }
 
   /** Copies the WAL back into the database without waiting for readers (owned file connections only). */
   checkpoint(): void {
     if (this.owned && this.isFile && this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /** Gives up to `pages` free pages back to the file system (files created by hookline only). */
+  vacuumStep(pages: number): void {
+    if (this.owned && this.isFile && this.db.open) this.db.pragma(`incremental_vacuum(${Math.floor(pages)})`);
   }
 
   close(): void {

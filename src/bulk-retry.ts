@@ -1,0 +1,31 @@
+import type { FailedFilter } from './store/bulk-sql.js';
+import type { SqliteStore } from './store/sqlite.js';
+
+const BATCH = 1_000;
+
+/**
+ * Puts failed deliveries matching `filter` back to pending, oldest first, a
+ * batch per turn of the event loop, so a million rows never block it.
+ * Calls `scheduled` once per endpoint touched. Returns how many went back.
+ */
+export async function requeueFailed(
+  store: SqliteStore,
+  filter: FailedFilter,
+  now: () => number,
+  scheduled: (endpointId: string | undefined, at: number) => void,
+): Promise<number> {
+  let after = 0;
+  let total = 0;
+  for (;;) {
+    while (store.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (!store.db.open) return total;
+    const at = now();
+    const { last, count } = store.bulk.requeueFailed(filter, after, BATCH, at);
+    if (last === null) break;
+    total += count;
+    after = last;
+    if (count > 0) scheduled(filter.endpointId, at);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return total;
+}

@@ -1,0 +1,129 @@
+import { circuitState, type HealthState } from '../circuit.js';
+import type { LiveEndpoint } from '../endpoint-cache.js';
+import type { ClaimRequest } from '../store/claim-sql.js';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Decides which endpoints to offer slots to on each turn, and how many: an
+ * endpoint gets no more than its own concurrency, nothing while its circuit
+ * is open, one probe while half-open, and no more than its rate limit allows.
+ * Endpoints take turns going first. Holds only hints: the database decides
+ * what is actually due.
+ */
+export class ClaimPlanner {
+  /** When each endpoint's next row is due as far as this process knows (absent: unknown, ask). */
+  private readonly dueHints = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly health = new Map<string, HealthState>();
+  private readonly buckets = new Map<string, Bucket>();
+  private rotation = 0;
+  /** The last plan left out an endpoint for its rate limit: it has rows due that wait for tokens. */
+  rateLimited = false;
+
+  constructor(private readonly endpointConcurrency: number) {}
+
+  /** An endpoint has a row due at `at` (just emitted, retried, or its attempt ended). */
+  due(endpointId: string, at: number): void {
+    const known = this.dueHints.get(endpointId);
+    if (known !== undefined && known > at) this.dueHints.set(endpointId, at);
+  }
+
+  dueEverywhere(at: number): void {
+    for (const [endpointId, known] of this.dueHints) if (known > at) this.dueHints.set(endpointId, at);
+  }
+
+  /** What the database said after a claim or on the poll: `null` means nothing pending. */
+  setDue(endpointId: string, at: number | null): void {
+    this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
+  }
+
+  replaceDue(due: Map<string, number | null>): void {
+    this.dueHints.clear();
+    for (const [endpointId, at] of due) this.setDue(endpointId, at);
+  }
+
+  setHealth(endpointId: string, health: HealthState): void {
+    this.health.set(endpointId, health);
+  }
+
+  replaceHealth(all: Map<string, HealthState>): void {
+    this.health.clear();
+    for (const [endpointId, health] of all) this.health.set(endpointId, health);
+  }
+
+  started(endpointId: string): void {
+    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
+  }
+
+  ended(endpointId: string, now: number): void {
+    const left = (this.inFlight.get(endpointId) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(endpointId, left);
+    else this.inFlight.delete(endpointId);
+    // A slot of its own came free (or a FIFO head finished): look again.
+    this.due(endpointId, now);
+  }
+
+  plan(endpoints: readonly LiveEndpoint[], now: number, free: number): ClaimRequest[] {
+    const known = new Set(endpoints.map((e) => e.id));
+    for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
+    this.rateLimited = false;
+    const plan: ClaimRequest[] = [];
+    const start = endpoints.length === 0 ? 0 : this.rotation++ % endpoints.length;
+    for (let i = 0; i < endpoints.length; i++) {
+      const endpoint = endpoints[(start + i) % endpoints.length]!;
+      const due = this.dueHints.get(endpoint.id);
+      if (due !== undefined && due > now) continue;
+      const inFlight = this.inFlight.get(endpoint.id) ?? 0;
+      let max = (endpoint.concurrency ?? this.endpointConcurrency) - inFlight;
+      const health = this.health.get(endpoint.id);
+      const circuit = health === undefined ? 'closed' : circuitState(health, now);
+      if (circuit === 'open') {
+        // Its rows stay pending, attempts unspent, until the cool-off ends.
+        this.dueHints.set(endpoint.id, Math.max(due ?? now, health!.circuitOpenUntil!));
+        continue;
+      }
+      if (circuit === 'half-open') max = inFlight === 0 ? 1 : 0;
+      if (endpoint.ratePerSecond !== null) {
+        const tokens = this.tokens(endpoint.id, endpoint.ratePerSecond, now);
+        if (tokens < 1) {
+          this.rateLimited = true;
+          this.dueHints.set(endpoint.id, now + Math.ceil(((1 - tokens) * 1000) / endpoint.ratePerSecond));
+          continue;
+        }
+        max = Math.min(max, Math.floor(tokens));
+      }
+      if (max > 0) plan.push({ endpointId: endpoint.id, max: Math.min(max, free), fifo: endpoint.fifo });
+    }
+    return plan;
+  }
+
+  /** Spends rate-limit tokens for what was claimed. */
+  claimed(endpointId: string, count: number): void {
+    const bucket = this.buckets.get(endpointId);
+    if (bucket !== undefined) bucket.tokens -= count;
+  }
+
+  /** The earliest hint, or infinity. */
+  earliest(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const at of this.dueHints.values()) if (at < earliest) earliest = at;
+    return earliest;
+  }
+
+  /** A token bucket refilled at `perSecond`, holding at most one second's worth (at least one token). */
+  private tokens(endpointId: string, perSecond: number, now: number): number {
+    const capacity = Math.max(1, perSecond);
+    let bucket = this.buckets.get(endpointId);
+    if (bucket === undefined) {
+      bucket = { tokens: capacity, at: now };
+      this.buckets.set(endpointId, bucket);
+    }
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
+    bucket.at = now;
+    return bucket.tokens;
+  }
+}

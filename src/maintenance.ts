@@ -1,0 +1,105 @@
+import type { Clock } from './clock.js';
+import type { SqliteStore } from './store/sqlite.js';
+
+/** Rows looked at per batch: small enough that one batch takes a few milliseconds. */
+const BATCH = 500;
+/** How often the background sweep runs, in ms. */
+export const SWEEP_INTERVAL_MS = 60_000;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface PruneResult {
+  deliveries: number;
+  events: number;
+}
+
+/**
+ * Retention: deletes finished deliveries (and their attempts and events) past
+ * their age, a small batch at a time, yielding to the event loop between
+ * batches, and gives the pages back to the file system where it can.
+ */
+export class Maintenance {
+  private running: Promise<PruneResult> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly retention: { succeeded: number | null; failed: number | null },
+    private readonly clock: Clock,
+  ) {}
+
+  get enabled(): boolean {
+    return this.retention.succeeded !== null || this.retention.failed !== null;
+  }
+
+  /** Runs the sweep every minute in the background (the timer does not keep the process alive). */
+  start(): void {
+    if (!this.enabled || this.timer !== null) return;
+    this.timer = setInterval(() => {
+      void this.prune().catch(() => {
+        // Busy or closed: the next sweep tries again.
+      });
+    }, SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the background sweep; resolves once a pass in progress has ended. */
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One full pass; concurrent calls share it. */
+  prune(): Promise<PruneResult> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<PruneResult> {
+    const total: PruneResult = { deliveries: 0, events: 0 };
+    if (!this.enabled) return total;
+    const now = this.clock.now();
+    const cutoffs = {
+      succeeded: this.retention.succeeded === null ? null : now - this.retention.succeeded,
+      failed: this.retention.failed === null ? null : now - this.retention.failed,
+    };
+    const { store } = this;
+    let after = 0;
+    for (;;) {
+      if (!store.db.open) return total;
+      // Never inside the application's open transaction on a shared connection.
+      if (store.db.inTransaction) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      const batch = store.retention.sweepDeliveries(cutoffs, after, BATCH);
+      total.deliveries += batch.deliveries;
+      total.events += batch.events;
+      after = batch.last;
+      if (batch.deliveries > 0) store.vacuumStep(batch.deliveries);
+      if (batch.done) break;
+      await yieldToEventLoop();
+    }
+    const emptyCutoff = Math.min(
+      cutoffs.succeeded ?? Number.POSITIVE_INFINITY,
+      cutoffs.failed ?? Number.POSITIVE_INFINITY,
+    );
+    let eventAfter: number | null = 0;
+    while (eventAfter !== null && Number.isFinite(emptyCutoff)) {
+      if (!store.db.open) return total;
+      if (store.db.inTransaction) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      const batch = store.retention.sweepEmptyEvents(emptyCutoff, eventAfter, BATCH);
+      total.events += batch.events;
+      eventAfter = batch.last;
+      await yieldToEventLoop();
+    }
+    store.health.pruneMinutes(now - 2 * 60 * 60 * 1000);
+    return total;
+  }
+}

@@ -1,0 +1,91 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { HEALTHY, type HealthState } from '../circuit.js';
+
+interface HealthRow {
+  endpoint_id: string;
+  consecutive_failures: number;
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  circuit_open_until: number | null;
+  circuit_opens: number;
+}
+
+const toHealth = (row: HealthRow | undefined): HealthState =>
+  row === undefined
+    ? HEALTHY
+    : {
+        consecutiveFailures: row.consecutive_failures,
+        failingSince: row.failing_since,
+        lastSuccessAt: row.last_success_at,
+        lastFailureAt: row.last_failure_at,
+        circuitOpenUntil: row.circuit_open_until,
+        circuitOpens: row.circuit_opens,
+      };
+
+const MINUTE_MS = 60_000;
+
+/** Endpoint health: the circuit and failure streak, and outcome counts per minute. */
+export class HealthSql {
+  private readonly getStmt: Statement<[string], HealthRow>;
+  private readonly allStmt: Statement<[], HealthRow>;
+  private readonly putStmt: Statement;
+  private readonly countStmt: Statement;
+  private readonly rateStmt: Statement<[string, number], { succeeded: number | null; failed: number | null }>;
+  private readonly pruneMinutesStmt: Statement;
+  private readonly deleteStmt: Statement;
+
+  constructor(db: Database, p: string) {
+    this.getStmt = db.prepare(`SELECT * FROM ${p}endpoint_health WHERE endpoint_id = ?`);
+    this.allStmt = db.prepare(`SELECT * FROM ${p}endpoint_health`);
+    this.putStmt = db.prepare(
+      `INSERT OR REPLACE INTO ${p}endpoint_health (endpoint_id, consecutive_failures, failing_since, last_success_at,
+         last_failure_at, circuit_open_until, circuit_opens)
+       VALUES (@endpointId, @consecutiveFailures, @failingSince, @lastSuccessAt, @lastFailureAt, @circuitOpenUntil,
+         @circuitOpens)`,
+    );
+    this.countStmt = db.prepare(
+      `INSERT INTO ${p}endpoint_minutes (endpoint_id, minute, succeeded, failed) VALUES (?, ?, ?, ?)
+       ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
+         failed = failed + excluded.failed`,
+    );
+    this.rateStmt = db.prepare(
+      `SELECT sum(succeeded) AS succeeded, sum(failed) AS failed FROM ${p}endpoint_minutes
+       WHERE endpoint_id = ? AND minute >= ?`,
+    );
+    this.pruneMinutesStmt = db.prepare(`DELETE FROM ${p}endpoint_minutes WHERE minute < ?`);
+    this.deleteStmt = db.prepare(`DELETE FROM ${p}endpoint_health WHERE endpoint_id = ?`);
+  }
+
+  get(endpointId: string): HealthState {
+    return toHealth(this.getStmt.get(endpointId));
+  }
+
+  all(): Map<string, HealthState> {
+    return new Map(this.allStmt.all().map((row) => [row.endpoint_id, toHealth(row)]));
+  }
+
+  put(endpointId: string, health: HealthState): void {
+    this.putStmt.run({ endpointId, ...health });
+  }
+
+  /** Clears the streak and closes the circuit (an endpoint enabled again starts afresh). */
+  reset(endpointId: string): void {
+    this.deleteStmt.run(endpointId);
+  }
+
+  count(endpointId: string, at: number, succeeded: number, failed: number): void {
+    this.countStmt.run(endpointId, Math.floor(at / MINUTE_MS), succeeded, failed);
+  }
+
+  /** Attempts that succeeded and failed in the last `windowMs`, at minute granularity. */
+  outcomes(endpointId: string, now: number, windowMs: number): { succeeded: number; failed: number } {
+    const row = this.rateStmt.get(endpointId, Math.floor((now - windowMs) / MINUTE_MS) + 1)!;
+    return { succeeded: row.succeeded ?? 0, failed: row.failed ?? 0 };
+  }
+
+  /** Drops minute counts older than `before` (ms). */
+  pruneMinutes(before: number): void {
+    this.pruneMinutesStmt.run(Math.floor(before / MINUTE_MS));
+  }
+}

@@ -1,0 +1,122 @@
+import { afterAttempt, type CircuitConfig, type HealthState } from '../circuit.js';
+import { isDeadOwner } from '../dispatch/lease-owner.js';
+import type { DispatchStore, RecordOutcome } from '../dispatch/store-port.js';
+import type { EndpointCache, LiveEndpoint } from '../endpoint-cache.js';
+import type { ClaimOutcome, ClaimRequest } from './claim-sql.js';
+import type { AttemptResult } from './outbox-sql.js';
+import type { SqliteStore } from './sqlite.js';
+
+/** The dispatcher's view of a SQLite store: every call synchronous, each write one short transaction. */
+export class SqliteDispatchStore implements DispatchStore {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly cache: EndpointCache,
+    private readonly owner: string,
+    private readonly circuit: CircuitConfig,
+  ) {}
+
+  busy(): boolean {
+    return this.store.db.inTransaction;
+  }
+
+  endpoints(): readonly LiveEndpoint[] {
+    this.cache.refresh();
+    return this.cache.all();
+  }
+
+  endpoint(id: string): LiveEndpoint | undefined {
+    return this.cache.get(id);
+  }
+
+  claim(
+    plan: readonly ClaimRequest[],
+    budget: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ): ClaimOutcome {
+    return this.store.claims.claim(plan, budget, now, owner, leaseUntil);
+  }
+
+  /**
+   * Writes the attempts and the deliveries' new states, and folds each
+   * outcome into its endpoint's health (circuit, failure streak, minute
+   * counts), all in one transaction, so processes sharing the file agree.
+   * An endpoint that must be disabled is disabled in the same transaction.
+   */
+  record(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
+    const { db, outbox, health, endpoints } = this.store;
+    return db
+      .transaction((): RecordOutcome => {
+        outbox.record(results, owner);
+        const byEndpoint = new Map<string, AttemptResult[]>();
+        for (const result of results) {
+          if (!result.logged) continue;
+          const list = byEndpoint.get(result.endpointId);
+          if (list) list.push(result);
+          else byEndpoint.set(result.endpointId, [result]);
+        }
+        const healths = new Map<string, HealthState>();
+        const disabled: RecordOutcome['disabled'] = [];
+        for (const [endpointId, list] of byEndpoint) {
+          let state = health.get(endpointId);
+          let reason: string | null = null;
+          let ok = 0;
+          for (const result of list) {
+            const succeeded = result.status === 'succeeded';
+            if (succeeded) ok++;
+            const next = afterAttempt(
+              state,
+              { ok: succeeded, statusCode: result.statusCode },
+              result.updatedAt,
+              this.circuit,
+            );
+            state = next.health;
+            reason = succeeded ? null : (next.disable ?? reason);
+          }
+          health.put(endpointId, state);
+          health.count(endpointId, now, ok, list.length - ok);
+          healths.set(endpointId, state);
+          if (reason !== null) {
+            const row = endpoints.get(endpointId);
+            if (row !== undefined && row.enabled === 1) {
+              endpoints.update(
+                { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
+                `endpoint disabled: ${reason}`,
+              );
+              disabled.push({ endpointId, reason });
+            }
+          }
+        }
+        return { health: healths, disabled };
+      })
+      .immediate();
+  }
+
+  dueTimes(endpointIds: readonly string[]): Map<string, number | null> {
+    return new Map(endpointIds.map((id) => [id, this.store.claims.nextDueFor(id)]));
+  }
+
+  healths(): Map<string, HealthState> {
+    return this.store.health.all();
+  }
+
+  expireLeases(now: number): number {
+    const { outbox } = this.store;
+    let released = outbox.expireLeases(now);
+    // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
+    // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
+    for (const holder of outbox.leaseOwners()) {
+      if (holder !== this.owner && isDeadOwner(holder)) released += outbox.release(holder, now);
+    }
+    return released;
+  }
+
+  release(owner: string, now: number): number {
+    return this.store.outbox.release(owner, now);
+  }
+
+  idle(): void {
+    this.store.checkpoint();
+  }
+}
