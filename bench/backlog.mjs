@@ -1,119 +1,150 @@
-// Delivery rate and peak RSS with a large backlog: the same delivery run
-// (first DELIVER rows) against an outbox holding DELIVER pending rows and one
-// holding BACKLOG pending rows. Each measurement runs in a fresh process so
-// that RSS is the sender's alone; the backlog is written by another process.
-import { execFileSync } from 'node:child_process';
+// Delivery rate, CPU and peak RSS against an outbox holding 10k, 100k and 1M pending rows (all due now):
+// each round delivers DELIVER of them, at concurrency 64, in a fresh process so that RSS is the sender's
+// alone; the rows are written beforehand by another process. A bare got loop (the same call, no outbox)
+// runs in the same rounds as the reference.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { WebhookSender } from 'hookline';
-import { fmt, median, payloadOfKb, quick, startReceiver, tempDir } from './lib.mjs';
+import {
+  gotPoster,
+  payloadOfKb,
+  quick,
+  senderWithConcurrency,
+  startReceiver,
+  tempDir,
+  webhookBody,
+  writeResult,
+} from './lib.mjs';
+import { renderBacklog } from './report.mjs';
 
-const BACKLOG = quick ? 5_000 : 1_000_000;
-const DELIVER = quick ? 1_000 : 20_000;
+const SIZES = quick ? [1_000, 2_000, 5_000] : [10_000, 100_000, 1_000_000];
+const DELIVER = quick ? 500 : 6_000;
 const ROUNDS = quick ? 1 : 3;
 const CONCURRENCY = 64;
+const WARM = Math.floor(DELIVER / 10);
 const [mode, file, url, countArg] = process.argv.slice(2).filter((a) => a !== '--quick');
+
+/** Samples what a delivery run needs: the rate and CPU between the 10% mark and the end, and peak RSS. */
+function meter() {
+  let mark = null;
+  return {
+    tick(done) {
+      if (done === WARM) mark = { at: performance.now(), cpu: process.cpuUsage() };
+    },
+    result() {
+      const seconds = (performance.now() - mark.at) / 1_000;
+      const cpu = process.cpuUsage(mark.cpu);
+      return {
+        rate: (DELIVER - WARM) / seconds,
+        cpuPerK: (cpu.user + cpu.system) / 1e6 / ((DELIVER - WARM) / 1_000),
+        rssMb: process.resourceUsage().maxRSS / 1024,
+      };
+    },
+  };
+}
 
 if (mode === 'fill') {
   const sender = new WebhookSender({ database: file, autoStart: false, allowPrivateNetworks: true });
   sender.endpoints.add({ url });
   const payload = payloadOfKb(1);
   const count = Number(countArg);
+  // The emitting connection never checkpoints (hookline leaves that to the dispatcher's idle moments, and
+  // this sender is not started): the write-ahead log grows with every row until close().
+  let walBytes = 0;
   for (let i = 0; i < count; i += 5_000) {
     sender.emitMany(
       Array.from({ length: Math.min(5_000, count - i) }, () => ({ type: 'order.created', payload })),
     );
+    try {
+      walBytes = Math.max(walBytes, fs.statSync(`${file}-wal`).size);
+    } catch {}
   }
   await sender.close();
+  console.log(JSON.stringify({ walMb: walBytes / 1024 / 1024, dbMb: fs.statSync(file).size / 1024 / 1024 }));
 } else if (mode === 'bare') {
   // The transport alone: the same got call, the same concurrency, no outbox.
-  const { got } = await import('got');
-  const http = await import('node:http');
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, scheduling: 'lifo' });
-  const client = got.extend({
-    method: 'POST',
-    retry: { limit: 0 },
-    throwHttpErrors: false,
-    followRedirect: false,
-    decompress: false,
-    agent: { http: agent },
-  });
-  const body = JSON.stringify({ id: 'evt_x', type: 'order.created', data: payloadOfKb(1) });
-  let peak = 0;
-  const sample = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
+  const poster = await gotPoster(file, CONCURRENCY);
+  const payload = payloadOfKb(1);
+  const m = meter();
   let next = 0;
-  const start = performance.now();
+  let done = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < DELIVER) {
-        await new Promise((resolve, reject) => {
-          const stream = client.stream(file, { body, headers: { 'content-type': 'application/json' } });
-          stream.on('data', () => {});
-          stream.on('end', resolve);
-          stream.on('error', reject);
-        });
+        await poster.post(webhookBody(`evt_${next}`, 'order.created', payload));
+        m.tick(++done);
       }
     }),
   );
-  const seconds = (performance.now() - start) / 1000;
-  clearInterval(sample);
-  agent.destroy();
-  console.log(
-    JSON.stringify({
-      rate: DELIVER / seconds,
-      rssMb: Math.max(peak, process.memoryUsage().rss) / 1024 / 1024,
-    }),
-  );
+  poster.close();
+  console.log(JSON.stringify(m.result()));
 } else if (mode === 'deliver') {
-  const sender = new WebhookSender({ database: file, allowPrivateNetworks: true, concurrency: CONCURRENCY });
-  let peak = 0;
-  const sample = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
+  const sender = senderWithConcurrency(WebhookSender, {
+    database: file,
+    allowPrivateNetworks: true,
+    concurrency: CONCURRENCY,
+  });
+  const m = meter();
   let delivered = 0;
-  const start = performance.now();
   await new Promise((resolve) => {
     sender.on('delivered', () => {
-      if (++delivered === DELIVER) resolve();
+      m.tick(++delivered);
+      if (delivered === DELIVER) resolve();
     });
   });
-  const seconds = (performance.now() - start) / 1000;
-  clearInterval(sample);
+  const result = m.result();
   await sender.close({ timeout: 5_000 });
-  peak = Math.max(peak, process.memoryUsage().rss);
-  console.log(JSON.stringify({ rate: DELIVER / seconds, rssMb: peak / 1024 / 1024 }));
+  result.rssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify(result));
 } else {
   const dir = tempDir();
   const receiver = await startReceiver();
-  const self = new URL(import.meta.url).pathname;
+  const self = import.meta.filename;
   const run = (...args) =>
-    execFileSync(process.execPath, [self, ...args, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
-  const small = path.join(dir, 'small.db');
-  const big = path.join(dir, 'big.db');
-  const fillStart = performance.now();
-  run('fill', big, receiver.url, String(BACKLOG));
-  const fillSeconds = (performance.now() - fillStart) / 1000;
-  const results = { small: [], big: [], bare: [] };
+    new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [self, ...args, ...(quick ? ['--quick'] : [])],
+        { encoding: 'utf8', timeout: 300_000, maxBuffer: 1024 * 1024 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      );
+    });
+  const fillSeconds = {};
+  const files = {};
+  const fill = async (size, target, rows) => {
+    const t0 = performance.now();
+    const out = JSON.parse(await run('fill', target, receiver.url, String(rows)));
+    fillSeconds[size] = (performance.now() - t0) / 1_000;
+    files[size] = { rows, walPeakMb: out.walMb, dbMb: out.dbMb };
+  };
+  // The largest outbox is written once, with enough rows for every round; the smaller ones are written
+  // afresh each round with `size + DELIVER` rows, so `size` rows stay pending to the end of the run.
+  const largest = SIZES[SIZES.length - 1];
+  const bigFile = path.join(dir, `pending-${largest}.db`);
+  await fill(largest, bigFile, largest + DELIVER * ROUNDS);
+  const results = Object.fromEntries([...SIZES.map((s) => [s, []]), ['bare', []]]);
   for (let round = 0; round < ROUNDS; round++) {
-    // The small outbox is refilled each round; the big one loses DELIVER rows a round.
-    const roundFile = `${small}.${round}`;
-    run('fill', roundFile, receiver.url, String(DELIVER));
-    results.small.push(JSON.parse(run('deliver', roundFile)));
-    results.big.push(JSON.parse(run('deliver', big)));
-    results.bare.push(JSON.parse(run('bare', receiver.url)));
+    for (const size of SIZES) {
+      let target = bigFile;
+      if (size !== largest) {
+        target = path.join(dir, `pending-${size}-${round}.db`);
+        await fill(size, target, size + DELIVER);
+      }
+      results[size].push(JSON.parse(await run('deliver', target)));
+    }
+    results.bare.push(JSON.parse(await run('bare', receiver.url)));
   }
   await receiver.stop();
-  const row = (name, rows) =>
-    `| ${name} | ${fmt(median(rows.map((r) => r.rate)), 0)} | ${fmt(Math.max(...rows.map((r) => r.rssMb)), 0)} |`;
-  console.log(
-    `\nbacklog (deliver ${DELIVER} rows at concurrency ${CONCURRENCY}, ${ROUNDS} rounds; writing ${BACKLOG} rows took ${fmt(fillSeconds, 1)} s)`,
-  );
-  console.log('| process | deliveries/s (median) | peak RSS MiB |');
-  console.log('|---|---:|---:|');
-  console.log(row(`hookline, ${DELIVER} pending rows`, results.small));
-  console.log(row(`hookline, ${BACKLOG} pending rows`, results.big));
-  console.log(row('bare got loop, no outbox', results.bare));
-  const ratio = median(results.big.map((r) => r.rate)) / median(results.small.map((r) => r.rate));
-  console.log(`rate with the backlog / rate without: ${fmt(ratio, 2)}`);
+  const result = {
+    sizes: SIZES,
+    deliver: DELIVER,
+    rounds: ROUNDS,
+    concurrency: CONCURRENCY,
+    fillSeconds,
+    files,
+    runs: results,
+  };
+  writeResult('backlog', result);
+  console.log(`\n${renderBacklog(result)}`);
 }

@@ -1,20 +1,19 @@
-// Emit cost: single emits (p50/p99 latency and rate) with 1 and 10 endpoints,
+// Emit cost: single emits (p50/p99 latency and rate) with 1, 10 and 100 endpoints,
 // batched emitMany, and, in the same run, a bare better-sqlite3 insert of an
 // event row and one delivery row, the floor any outbox pays.
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { WebhookSender } from 'hookline';
-import { fmt, percentile, quick, tempDir } from './lib.mjs';
+import { payloadOfKb, percentile, quick, tempDir, writeResult } from './lib.mjs';
+import { renderEmit } from './report.mjs';
 
-const N = quick ? 2_000 : 50_000;
+const N = quick ? 1_000 : 10_000;
 const BATCH = 1_000;
-const payload = {
-  id: 42,
-  customer: 'cus_123',
-  total: 1999,
-  currency: 'EUR',
-  items: [{ sku: 'A-1', qty: 2 }],
-};
+// The same 1 KB JSON payload as the other benchmarks.
+const payload = payloadOfKb(1);
+
+/** Fewer events where each emit writes a delivery row per endpoint, so every row takes similar time. */
+const eventsFor = (endpoints) => Math.max(200, Math.round(N / Math.max(1, endpoints / 10)));
 
 function timeEach(n, fn) {
   const samples = new Float64Array(n);
@@ -69,29 +68,30 @@ function senderWith(file, endpoints) {
 const dir = tempDir();
 const rows = [];
 const bare = bareBaseline(path.join(dir, 'bare.db'));
-rows.push(['bare insert (event + 1 delivery)', bare]);
-for (const endpoints of [1, 10]) {
+rows.push(['bare insert (event + 1 delivery)', { ...bare, events: N }]);
+for (const endpoints of [1, 10, 100]) {
   const sender = senderWith(path.join(dir, `emit-${endpoints}.db`), endpoints);
-  rows.push([`emit, ${endpoints} endpoint(s)`, timeEach(N, () => sender.emit('order.created', payload))]);
+  const n = eventsFor(endpoints);
+  rows.push([
+    `emit, ${endpoints} endpoint(s)`,
+    { ...timeEach(n, () => sender.emit('order.created', payload)), events: n, endpoints },
+  ]);
   await sender.close();
 }
-for (const endpoints of [1, 10]) {
+for (const endpoints of [1, 10, 100]) {
   const sender = senderWith(path.join(dir, `many-${endpoints}.db`), endpoints);
   const batch = Array.from({ length: BATCH }, () => ({ type: 'order.created', payload }));
-  const batches = Math.max(1, N / BATCH);
+  const batches = Math.max(1, Math.round(eventsFor(endpoints) / BATCH));
   const start = process.hrtime.bigint();
   for (let b = 0; b < batches; b++) sender.emitMany(batch);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  rows.push([`emitMany x${BATCH}, ${endpoints} endpoint(s)`, { rate: (batches * BATCH) / seconds }]);
+  rows.push([
+    `emitMany x${BATCH}, ${endpoints} endpoint(s)`,
+    { rate: (batches * BATCH) / seconds, events: batches * BATCH, endpoints },
+  ]);
   await sender.close();
 }
 
-console.log(`\nemit (${N} events per row, file database in WAL mode)`);
-console.log('| case | events/s | p50 µs | p99 µs | max µs |');
-console.log('|---|---:|---:|---:|---:|');
-for (const [name, r] of rows) {
-  console.log(
-    `| ${name} | ${fmt(r.rate, 0)} | ${r.p50 === undefined ? '' : fmt(r.p50)} | ${r.p99 === undefined ? '' : fmt(r.p99)} | ${r.max === undefined ? '' : fmt(r.max, 0)} |`,
-  );
-}
-console.log(`ratio emit(1 endpoint) p50 / bare p50: ${fmt(rows[1][1].p50 / bare.p50, 2)}`);
+const result = { events: N, batch: BATCH, rows: rows.map(([name, r]) => ({ name, ...r })) };
+writeResult('emit', result);
+console.log(`\n${renderEmit(result)}`);

@@ -122,6 +122,8 @@ export class Deliveries {
       );
     }
     const delivery = toDelivery(this.log.getDelivery(seq)!);
+    // A FIFO endpoint's claims start past its oldest active row: this one may be older.
+    this.store.claims.resetFifo(delivery.endpointId);
     this.onScheduled(delivery.endpointId, now);
     return delivery;
   }

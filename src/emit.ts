@@ -35,7 +35,7 @@ const TYPE = /^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/;
 export const MAX_TYPE_LENGTH = 255;
 const MAX_KEY_LENGTH = 255;
 
-interface PreparedEvent {
+export interface PreparedEvent {
   type: string;
   json: string;
   tenant: string | null;
@@ -96,7 +96,7 @@ function serialize(payload: unknown, maxBytes: number): string {
   return json;
 }
 
-function prepare(
+export function prepare(
   type: unknown,
   payload: unknown,
   options: unknown,

@@ -22,7 +22,7 @@ export interface LiveEndpoint {
   previousKeyUntil: number;
 }
 
-function toLive(row: EndpointRow): LiveEndpoint {
+export function toLive(row: EndpointRow): LiveEndpoint {
   return {
     id: row.id,
     url: row.url,

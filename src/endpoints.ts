@@ -43,7 +43,11 @@ export interface RotateSecretOptions {
   graceMs?: number;
 }
 
-function checkObject(value: unknown, name: string, known: ReadonlySet<string>): Record<string, unknown> {
+export function checkObject(
+  value: unknown,
+  name: string,
+  known: ReadonlySet<string>,
+): Record<string, unknown> {
   if (!isPlainObject(value))
     throw new InvalidArgumentError(name, `Expected \`${name}\` to be an object, got ${describe(value)}`);
   const extra = unknownKey(value, known);
@@ -57,7 +61,7 @@ function checkObject(value: unknown, name: string, known: ReadonlySet<string>): 
   return value;
 }
 
-function checkId(id: unknown): string {
+export function checkId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0) {
     throw new InvalidArgumentError('id', `Expected an endpoint id, got ${describe(id)}`);
   }
@@ -74,6 +78,8 @@ export class Endpoints {
     private readonly guard: (method: string) => void,
     private readonly store: SqliteStore,
     private readonly scheduled: (endpointId: string | undefined, at: number) => void,
+    /** Told when an endpoint's health was reset, so the dispatcher does not keep an old circuit. */
+    private readonly healthReset: (endpointId: string) => void = () => {},
   ) {}
 
   /** Adds an endpoint and returns it, with a generated `whsec_` secret unless one was given. */
@@ -135,18 +141,19 @@ export class Endpoints {
     this.guard('endpoints.update');
     const row = { ...this.row(id) };
     const o = checkObject(patch, 'patch', UPDATE_KEYS);
-    if ('url' in o) {
+    // `undefined` means "not given", as everywhere else: it changes nothing (null clears).
+    if (o.url !== undefined) {
       row.url = validateUrl(o.url);
       this.checkUrl(row.url);
     }
-    if ('events' in o) row.events = JSON.stringify(validateEvents(o.events));
-    if ('tenant' in o) row.tenant = validateTenant(o.tenant);
-    if ('headers' in o) row.headers = JSON.stringify(validateHeaders(o.headers));
-    if ('description' in o) row.description = validateDescription(o.description);
-    if ('metadata' in o) row.metadata = JSON.stringify(validateMetadata(o.metadata));
-    if ('concurrency' in o) row.concurrency = validateConcurrency(o.concurrency);
-    if ('rateLimit' in o) row.rate_limit_per_second = validateRateLimit(o.rateLimit);
-    if ('ordering' in o) row.ordering = validateOrdering(o.ordering);
+    if (o.events !== undefined) row.events = JSON.stringify(validateEvents(o.events));
+    if (o.tenant !== undefined) row.tenant = validateTenant(o.tenant);
+    if (o.headers !== undefined) row.headers = JSON.stringify(validateHeaders(o.headers));
+    if (o.description !== undefined) row.description = validateDescription(o.description);
+    if (o.metadata !== undefined) row.metadata = JSON.stringify(validateMetadata(o.metadata));
+    if (o.concurrency !== undefined) row.concurrency = validateConcurrency(o.concurrency);
+    if (o.rateLimit !== undefined) row.rate_limit_per_second = validateRateLimit(o.rateLimit);
+    if (o.ordering !== undefined) row.ordering = validateOrdering(o.ordering);
     row.updated_at = this.clock.now();
     this.sql.update(row);
     return toEndpoint(row);
@@ -170,6 +177,7 @@ export class Endpoints {
       this.sql.update(row);
       this.store.health.reset(row.id);
     })();
+    this.healthReset(row.id);
     return toEndpoint(row);
   }
 
@@ -213,10 +221,10 @@ export class Endpoints {
   /** Stops deliveries to the endpoint: emit skips it and its pending deliveries end as failed with `reason`. */
   disable(id: string, reason?: string): Endpoint {
     this.guard('endpoints.disable');
-    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1000)) {
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length === 0 || reason.length > 1000)) {
       throw new InvalidArgumentError(
         'reason',
-        `Expected \`reason\` to be a string of at most 1000 characters, got ${describe(reason)}`,
+        `Expected \`reason\` to be a string of 1 to 1000 characters, got ${describe(reason)}`,
       );
     }
     const why = reason ?? 'disabled';
@@ -232,7 +240,7 @@ export class Endpoints {
   rotateSecret(id: string, options: RotateSecretOptions = {}): Endpoint {
     this.guard('endpoints.rotateSecret');
     const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
-    const graceMs = o.graceMs ?? DEFAULT_ROTATION_GRACE_MS;
+    const graceMs = o.graceMs === undefined ? DEFAULT_ROTATION_GRACE_MS : o.graceMs;
     if (!isNonNegativeInteger(graceMs)) {
       throw new InvalidArgumentError(
         'graceMs',

@@ -8,7 +8,7 @@ import type { LogSql } from './store/log-sql.js';
 import type { OutboxSql } from './store/outbox-sql.js';
 import { toEvent } from './store/rows.js';
 import type { Page, WebhookEventRecord } from './types.js';
-import { describe, isPlainObject } from './validate.js';
+import { describe, isPlainObject, unknownKey } from './validate.js';
 
 export interface EventListFilter {
   type?: string;
@@ -28,6 +28,7 @@ export interface ReplayOptions {
 }
 
 const LIST_KEYS = new Set(['type', 'tenant', 'since', 'until', 'limit', 'cursor']);
+const REPLAY_KEYS = new Set(['endpointIds']);
 
 /** `sender.events`: the stored events. */
 export class Events {
@@ -80,6 +81,14 @@ export class Events {
         'options',
         `Expected \`options\` to be an object, got ${describe(options)}`,
       );
+    const extra = unknownKey(options, REPLAY_KEYS);
+    if (extra !== undefined) {
+      throw new InvalidArgumentError(
+        extra,
+        `Unknown replay option \`${extra}\`; the only one is endpointIds`,
+        'ERR_UNKNOWN_OPTION',
+      );
+    }
     const ids = options.endpointIds;
     if (
       ids !== undefined &&

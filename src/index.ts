@@ -29,6 +29,7 @@ export type { EventListFilter, Events, ReplayOptions } from './events-api.js';
 export type { TimeInput } from './list-input.js';
 export type { PruneResult } from './maintenance.js';
 export type { SenderOptions } from './options.js';
+export type { LookupFunction } from './http/guarded-lookup.js';
 export {
   DEFAULT_RETRY_SCHEDULE,
   type RetryContext,

@@ -83,12 +83,13 @@ export class Maintenance {
       if (batch.done) break;
       await yieldToEventLoop();
     }
-    const emptyCutoff = Math.min(
-      cutoffs.succeeded ?? Number.POSITIVE_INFINITY,
-      cutoffs.failed ?? Number.POSITIVE_INFINITY,
-    );
+    // Events nobody received go after the longest retention: never when a status is kept for ever.
+    const emptyCutoff =
+      cutoffs.succeeded === null || cutoffs.failed === null
+        ? null
+        : Math.min(cutoffs.succeeded, cutoffs.failed);
     let eventAfter: number | null = 0;
-    while (eventAfter !== null && Number.isFinite(emptyCutoff)) {
+    while (eventAfter !== null && emptyCutoff !== null) {
       if (!store.db.open) return total;
       if (store.db.inTransaction) {
         await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Deliveries } from './deliveries-api.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
-import { isDeadOwner, newLeaseOwner } from './dispatch/lease-owner.js';
+import { newLeaseOwner } from './dispatch/lease-owner.js';
 import type { Notify, SenderEvents } from './dispatch/notices.js';
 import { type EmitItem, type EmitOptions, Emitter } from './emit.js';
 import { EndpointCache } from './endpoint-cache.js';
@@ -22,14 +22,16 @@ import type { EmittedEvent, SenderStats } from './types.js';
 import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './validate.js';
 
 const CLOSE_KEYS = new Set(['timeout']);
-const SENDER_EVENTS = new Set<string>([
-  'attempt',
-  'delivered',
-  'retrying',
-  'failed',
-  'endpoint.disabled',
-  'error',
-]);
+// A record, not a list: adding an event to SenderEvents does not compile until it is listed here.
+const EVENT_NAMES: Record<keyof SenderEvents, true> = {
+  attempt: true,
+  delivered: true,
+  retrying: true,
+  failed: true,
+  'endpoint.disabled': true,
+  error: true,
+};
+const SENDER_EVENTS = new Set<string>(Object.keys(EVENT_NAMES));
 
 /** A misspelt event name would never fire: refuse it, and a listener that is not a function. */
 function checkListener(name: unknown, listener: unknown): string {
@@ -116,7 +118,9 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       else this.#dispatcher.due(endpointId, at);
       this.#dispatcher.wake();
     };
-    this.endpoints = new Endpoints(store.endpoints, o.clock, checkUrl, guard, store, scheduledMany);
+    this.endpoints = new Endpoints(store.endpoints, o.clock, checkUrl, guard, store, scheduledMany, (id) =>
+      this.#dispatcher.resetHealth(id),
+    );
     this.events = new Events(store.db, store.log, store.outbox, cache, o.clock, guard, scheduled);
     this.deliveries = new Deliveries(
       store.log,

@@ -78,9 +78,26 @@ describe('emit', () => {
       type: 'order.created',
       tenant: null,
       idempotencyKey: null,
+      orderingKey: null,
       payload: { id: 42 },
       createdAt: ev.createdAt,
     });
+  });
+
+  it('stores the orderingKey with the event', () => {
+    const { sender } = open();
+    const ev = sender.emit('order.created', { id: 7 }, { orderingKey: 'order-7' });
+    expect(sender.events.get(ev.id)).toEqual({
+      id: ev.id,
+      type: 'order.created',
+      tenant: null,
+      idempotencyKey: null,
+      orderingKey: 'order-7',
+      payload: { id: 7 },
+      createdAt: ev.createdAt,
+    });
+    const [item] = sender.emitMany([{ type: 'order.paid', payload: 1, orderingKey: 'order-8' }]);
+    expect(sender.events.get(item!.id).orderingKey).toBe('order-8');
   });
 
   it('writes one pending delivery per matching endpoint, due at once', () => {
@@ -790,6 +807,18 @@ describe('bad input: a typed error with a stable code, and nothing stored', () =
     [
       'a 256-character idempotencyKey',
       (s) => s.emit('a', {}, { idempotencyKey: 'k'.repeat(256) }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
+    [
+      'an empty orderingKey',
+      (s) => s.emit('a', {}, { orderingKey: '' }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    ],
+    [
+      'a numeric orderingKey',
+      (s) => s.emit('a', {}, { orderingKey: 3 as never }),
       InvalidArgumentError,
       'ERR_INVALID_ARGUMENT',
     ],

@@ -63,6 +63,9 @@ describe('endpoints.add', () => {
       metadata: {},
       enabled: true,
       disabledReason: null,
+      concurrency: null,
+      rateLimit: null,
+      ordering: 'none',
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-01T00:00:00.000Z',
     });
@@ -82,6 +85,9 @@ describe('endpoints.add', () => {
       headers: { 'X-Api-Key': 'k1', authorization: 'Bearer t' },
       description: 'orders to the ERP',
       metadata: { team: 'billing', n: [1, 2] },
+      concurrency: 3,
+      rateLimit: { perSecond: 2.5 },
+      ordering: 'fifo',
     });
     expect(ep).toMatchObject({
       url: 'https://a.example.com/hook?x=1', // the fragment is never sent
@@ -90,6 +96,9 @@ describe('endpoints.add', () => {
       headers: { 'x-api-key': 'k1', authorization: 'Bearer t' }, // names lower-cased
       description: 'orders to the ERP',
       metadata: { team: 'billing', n: [1, 2] },
+      concurrency: 3,
+      rateLimit: { perSecond: 2.5 },
+      ordering: 'fifo',
     });
     expect(ep.secret).toBe(secret);
     expect(sender.endpoints.get(ep.id)).toEqual(ep);
@@ -277,6 +286,17 @@ describe('endpoints.add', () => {
     ['array metadata', { metadata: [1] }, 'metadata'],
     ['class metadata', { metadata: new Date() }, 'metadata'],
     ['unserializable metadata', { metadata: { n: 1n } }, 'metadata'],
+    ['a concurrency of 0', { concurrency: 0 }, 'concurrency'],
+    ['a fractional concurrency', { concurrency: 1.5 }, 'concurrency'],
+    ['a concurrency over 10000', { concurrency: 10_001 }, 'concurrency'],
+    ['a string concurrency', { concurrency: '4' }, 'concurrency'],
+    ['a bare number as rateLimit', { rateLimit: 5 }, 'rateLimit'],
+    ['a rateLimit of 0 per second', { rateLimit: { perSecond: 0 } }, 'rateLimit'],
+    ['a negative rateLimit', { rateLimit: { perSecond: -1 } }, 'rateLimit'],
+    ['an infinite rateLimit', { rateLimit: { perSecond: Number.POSITIVE_INFINITY } }, 'rateLimit'],
+    ['a rateLimit with an extra key', { rateLimit: { perSecond: 1, burst: 2 } }, 'rateLimit'],
+    ['an unknown ordering', { ordering: 'lifo' }, 'ordering'],
+    ['a null ordering', { ordering: null }, 'ordering'],
   ])('refuses %s', (_label, fields, argument) => {
     const { sender } = open();
     const error = expectCode(
@@ -358,6 +378,21 @@ describe('endpoints.update', () => {
     });
     expect(updated.secret).toBe(ep.secret);
     expect(sender.endpoints.get(ep.id)).toEqual(updated);
+  });
+
+  it('sets and clears concurrency, rateLimit and ordering', () => {
+    const { sender } = open();
+    const ep = sender.endpoints.add({ url: URL_A });
+    const set = sender.endpoints.update(ep.id, {
+      concurrency: 2,
+      rateLimit: { perSecond: 10 },
+      ordering: 'fifo',
+    });
+    expect(set).toMatchObject({ concurrency: 2, rateLimit: { perSecond: 10 }, ordering: 'fifo' });
+    expect(sender.endpoints.get(ep.id)).toEqual(set);
+    const cleared = sender.endpoints.update(ep.id, { concurrency: null, rateLimit: null, ordering: 'none' });
+    expect(cleared).toMatchObject({ concurrency: null, rateLimit: null, ordering: 'none' });
+    expect(sender.endpoints.get(ep.id)).toEqual(cleared);
   });
 
   it('can clear tenant and description with null', () => {

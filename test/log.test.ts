@@ -77,6 +77,7 @@ describe('events.get', () => {
       type: 'order.created',
       tenant: 'acme',
       idempotencyKey: 'o-1',
+      orderingKey: null,
       payload: { id: 1, lines: [{ sku: 'a' }] },
       createdAt: at(0),
     });

@@ -30,7 +30,16 @@ afterEach(async () => {
 });
 
 const LATEST = MIGRATIONS.length;
-const TABLES = ['attempts', 'deliveries', 'endpoints', 'events', 'meta', 'migrations'];
+const TABLES = [
+  'attempts',
+  'deliveries',
+  'endpoint_health',
+  'endpoint_minutes',
+  'endpoints',
+  'events',
+  'meta',
+  'migrations',
+];
 
 function temp() {
   const tmp = tempDir();
@@ -87,6 +96,8 @@ describe('a database path: the sender owns the connection', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(1_000);
     // Checkpoints belong to the dispatcher, not to whichever emit crosses the threshold.
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    // A new file lets retention give pages back: 2 = INCREMENTAL.
+    expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
   });
 
   it('the file is left in WAL mode, as a fresh connection sees', () => {
@@ -209,7 +220,8 @@ describe("the application's own better-sqlite3 Database", () => {
 
 describe('migrations', () => {
   it('are numbered from 1 and each recorded once in hookline_migrations', () => {
-    expect(LATEST).toBeGreaterThanOrEqual(1);
+    // 1: the outbox; 2: fairness, circuit breaking, ordering.
+    expect(LATEST).toBe(2);
     const { db } = openOwned(':memory:');
     const rows = migrationRows(db);
     expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
@@ -239,6 +251,48 @@ describe('migrations', () => {
       expect(tableNames(db)).toContain('hookline_events');
     })();
     expect(migrationRows(db)).toHaveLength(LATEST);
+  });
+
+  it('2 upgrades a database made by migration 1, keeping its rows', async () => {
+    const db = appDb();
+    db.exec(`CREATE TABLE hookline_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+    db.exec(MIGRATIONS[0]!.replaceAll('{p}', 'hookline_'));
+    db.prepare('INSERT INTO hookline_migrations (version, applied_at) VALUES (1, 0)').run();
+    db.prepare(
+      `INSERT INTO hookline_endpoints (id, url, events, tenant, secret, headers, description, metadata, enabled,
+         created_at, updated_at)
+       VALUES ('ep_old', 'https://example.com/h', '["*"]', NULL, ?, '{}', NULL, '{}', 1, 0, 0)`,
+    ).run(`whsec_${Buffer.alloc(32, 1).toString('base64')}`);
+    db.prepare(
+      `INSERT INTO hookline_events (seq, id, type, tenant, idempotency_key, payload, created_at)
+       VALUES (1, 'evt_old', 'a.b', NULL, NULL, '{"n":1}', 0)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO hookline_deliveries (seq, event_seq, endpoint_id, status, attempt_count, next_attempt_at,
+         created_at, updated_at)
+       VALUES (1, 1, 'ep_old', 'pending', 2, 5, 0, 0)`,
+    ).run();
+
+    const sender = new WebhookSender({ database: db, autoStart: false });
+    cleanups.push(() => sender.close());
+    expect(migrationRows(db).map((r) => r.version)).toEqual([1, 2]);
+    expect(tableNames(db)).toEqual(TABLES.map((t) => `hookline_${t}`));
+    expect(sender.endpoints.get('ep_old')).toMatchObject({
+      concurrency: null,
+      rateLimit: null,
+      ordering: 'none',
+    });
+    expect(sender.events.get('evt_old')).toMatchObject({ orderingKey: null, payload: { n: 1 } });
+    expect(db.prepare('SELECT ordering_key, series_start FROM hookline_deliveries').all()).toEqual([
+      { ordering_key: null, series_start: 0 },
+    ]);
+    expect(sender.deliveries.list().items).toMatchObject([{ status: 'pending', attemptCount: 2 }]);
+    // The due index now keeps first attempts and retries apart.
+    const { sql } = db
+      .prepare(`SELECT sql FROM sqlite_master WHERE name = 'hookline_deliveries_due'`)
+      .get() as { sql: string };
+    expect(sql).toContain('min(attempt_count, 1)');
+    expect(sender.endpoints.health('ep_old')).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
   });
 
   describe('a schema newer than the code', () => {

@@ -30,6 +30,7 @@ function optionError(options: unknown): InvalidOptionError {
 }
 
 const base = { database: ':memory:', autoStart: false } as const;
+const DAY = 24 * 60 * 60 * 1000;
 
 describe('defaults', () => {
   it('are documented values, frozen', () => {
@@ -46,13 +47,22 @@ describe('defaults', () => {
       pollInterval: 1_000,
       maxPayloadBytes: 1024 * 1024,
       responseBodyLimit: 16 * 1024,
+      endpointConcurrency: 8,
+      circuitBreaker: { threshold: 5, cooloff: 30_000, maxCooloff: 600_000 },
+      disableAfter: '5d',
+      retention: { succeeded: '30d', failed: '90d' },
     });
     expect(DEFAULT_OPTIONS.retry).toBe(DEFAULT_RETRY_SCHEDULE);
   });
 
   it('fill in what is not given, and `undefined` means the default', () => {
-    expect(resolveOptions(undefined)).toEqual(DEFAULT_OPTIONS);
-    expect(resolveOptions({})).toEqual(DEFAULT_OPTIONS);
+    // `resolved` holds the durations and sub-options in the form the sender uses.
+    const resolved = {
+      circuit: { threshold: 5, cooloff: 30_000, maxCooloff: 600_000, disableAfter: 5 * DAY },
+      retention: { succeeded: 30 * DAY, failed: 90 * DAY },
+    };
+    expect(resolveOptions(undefined)).toEqual({ ...DEFAULT_OPTIONS, resolved });
+    expect(resolveOptions({})).toEqual({ ...DEFAULT_OPTIONS, resolved });
     const o = resolveOptions({ concurrency: undefined, timeout: 100, tablePrefix: undefined });
     expect(o.concurrency).toBe(32);
     expect(o.tablePrefix).toBe('hookline_');
@@ -109,10 +119,25 @@ describe('bad values: InvalidOptionError naming the option and echoing the value
     ['clock', null, '`null` (null)'],
     ['clock', Date, '`[function]` (function)'],
     ['clock', { now: () => 0, setTimeout: () => 0 }, '`[Object]` (object)'],
+    ['endpointConcurrency', 0, '`0` (number)'],
+    ['endpointConcurrency', 2.5, '`2.5` (number)'],
+    ['endpointConcurrency', '8', '`"8"` (string)'],
+    ['circuitBreaker', true, '`true` (boolean)'],
+    ['circuitBreaker', null, '`null` (null)'],
+    ['circuitBreaker.threshold', 0, '`0` (number)'],
+    ['circuitBreaker.cooloff', -1, '`-1` (number)'],
+    ['circuitBreaker.maxCooloff', 1.5, '`1.5` (number)'],
+    ['disableAfter', -1, '`-1` (number)'],
+    ['disableAfter', '5 days', '`"5 days"` (string)'],
+    ['retention', true, '`true` (boolean)'],
+    ['retention.succeeded', '30x', '`"30x"` (string)'],
+    ['retention.failed', null, '`null` (null)'],
   ];
 
   it.each(table)('%s: %s', (option, value, echo) => {
-    const error = optionError({ [option]: value });
+    // `a.b` is the sub-option b of option a.
+    const [outer, inner] = option.split('.');
+    const error = optionError({ [outer!]: inner === undefined ? value : { [inner]: value } });
     expect(error.option).toBe(option);
     expect(error.message).toContain(`\`${option}\``);
     expect(error.message).toContain(echo);
@@ -128,6 +153,21 @@ describe('bad values: InvalidOptionError naming the option and echoing the value
     expect(error.option).toBe(option);
     expect(error.message).toContain(`\`${option}\``);
     expect(error.message).toContain(echo);
+  });
+
+  it('a maxCooloff below the cooloff is refused', () => {
+    const error = optionError({ circuitBreaker: { cooloff: 60_000, maxCooloff: 30_000 } });
+    expect(error.option).toBe('circuitBreaker.maxCooloff');
+    expect(error.message).toContain('an integer from 60000');
+  });
+
+  it.each([
+    ['circuitBreaker', { threshold: 5, treshold: 3 }, 'circuitBreaker.treshold'],
+    ['retention', { succeeded: '1d', pending: '1d' }, 'retention.pending'],
+  ])('an unknown key of %s is refused by name', (option, value, name) => {
+    const error = optionError({ [option]: value });
+    expect(error.option).toBe(name);
+    expect(error.message).toContain(`\`${name}\``);
   });
 
   it('a closed database handle is refused', () => {
@@ -209,6 +249,16 @@ describe('valid edge values are accepted', () => {
     ['allowedNetworks', ['10.0.0.0/8', 'fd00::/8']],
     ['autoStart', false],
     ['clock', new ManualClock()],
+    ['endpointConcurrency', 1],
+    ['endpointConcurrency', 10_000],
+    ['circuitBreaker', false],
+    ['circuitBreaker', { threshold: 1 }],
+    ['circuitBreaker', { threshold: 3, cooloff: 1_000, maxCooloff: 1_000 }],
+    ['disableAfter', 0],
+    ['disableAfter', '1h'],
+    ['retention', false],
+    ['retention', { succeeded: '1m' }],
+    ['retention', { succeeded: 0, failed: '1.5d' }],
   ])('%s: %j', async (option, value) => {
     expect(resolveOptions({ [option]: value })[option as keyof SenderOptions]).toEqual(value);
     const sender = new WebhookSender({ database: ':memory:', autoStart: false, [option]: value });
@@ -228,6 +278,21 @@ describe('valid edge values are accepted', () => {
     retry[0] = -5;
     expect(o.retry).toEqual([1_000, 2_000]);
     expect(Object.isFrozen(o.retry)).toBe(true);
+  });
+
+  it('durations and sub-options resolve to milliseconds, defaults filled in', () => {
+    expect(
+      resolveOptions({ circuitBreaker: { threshold: 2 }, disableAfter: '1h', retention: { succeeded: '1m' } })
+        .resolved,
+    ).toEqual({
+      circuit: { threshold: 2, cooloff: 30_000, maxCooloff: 600_000, disableAfter: 60 * 60 * 1000 },
+      // A status left out is kept forever.
+      retention: { succeeded: 60_000, failed: null },
+    });
+    expect(resolveOptions({ circuitBreaker: false, disableAfter: 0, retention: false }).resolved).toEqual({
+      circuit: { threshold: 0, cooloff: 30_000, maxCooloff: 600_000, disableAfter: 0 },
+      retention: { succeeded: null, failed: null },
+    });
   });
 
   it('a retry function is kept as given', () => {

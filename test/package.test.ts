@@ -63,12 +63,61 @@ describe('the built package', () => {
     });
   });
 
+  // An error thrown by `hookline/postgres` is the very class `hookline` exports, under both module
+  // systems: the two entries share their chunks (tsup `splitting`), so `instanceof` holds. Only the
+  // synchronous option check runs: no PostgreSQL is needed.
+  const postgresProgram = (load: string) => `
+${load}
+const errors = [];
+for (const options of [{ bogus: 1 }, { pool: {} }, { connectionString: 'postgres://127.0.0.1:1/x', schema: 'bad-name' }]) {
+  try {
+    new PgWebhookSender(options);
+    errors.push('no error');
+  } catch (e) {
+    errors.push({ webhookError: e instanceof WebhookError, optionError: e instanceof InvalidOptionError, code: e.code });
+  }
+}
+console.log(JSON.stringify({ same: pgExports.WebhookError === WebhookError, errors }));
+`;
+  const postgresResult = {
+    same: true,
+    errors: Array.from({ length: 3 }, () => ({
+      webhookError: true,
+      optionError: true,
+      code: 'ERR_INVALID_OPTION',
+    })),
+  };
+
+  it('loads hookline/postgres with import, and its errors are instanceof the classes of hookline', () => {
+    const out = run(
+      'pg-esm.mjs',
+      postgresProgram(`import * as pgExports from 'hookline/postgres';
+import { WebhookError, InvalidOptionError } from 'hookline';
+const { PgWebhookSender } = pgExports;`),
+    );
+    expect(JSON.parse(out)).toEqual(postgresResult);
+  });
+
+  it('loads hookline/postgres with require, and its errors are instanceof the classes of hookline', () => {
+    const out = run(
+      'pg-cjs.cjs',
+      postgresProgram(`const pgExports = require('hookline/postgres');
+const { WebhookError, InvalidOptionError } = require('hookline');
+const { PgWebhookSender } = pgExports;`),
+    );
+    expect(JSON.parse(out)).toEqual(postgresResult);
+  });
+
   it('ships type declarations for both module systems, types first', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     expect(Object.keys(pkg.exports['.'].import)[0]).toBe('types');
     expect(Object.keys(pkg.exports['.'].require)[0]).toBe('types');
-    for (const file of [pkg.exports['.'].import.types, pkg.exports['.'].require.types]) {
-      expect(fs.existsSync(path.join(root, file))).toBe(true);
+    for (const entry of ['.', './postgres']) {
+      expect(Object.keys(pkg.exports[entry].import)[0]).toBe('types');
+      expect(Object.keys(pkg.exports[entry].require)[0]).toBe('types');
+      for (const file of [pkg.exports[entry].import.types, pkg.exports[entry].require.types]) {
+        expect(fs.existsSync(path.join(root, file))).toBe(true);
+      }
     }
   });
 

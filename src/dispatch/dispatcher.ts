@@ -1,4 +1,5 @@
 import PQueueImport from 'p-queue';
+import { HEALTHY } from '../circuit.js';
 import type { Clock } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
 import type { Transport } from '../http/attempt.js';
@@ -104,6 +105,11 @@ export class Dispatcher {
     this.planner.due(endpointId, at);
   }
 
+  /** An endpoint was enabled again: its circuit is closed now, not at the next poll. */
+  resetHealth(endpointId: string): void {
+    this.planner.setHealth(endpointId, HEALTHY);
+  }
+
   /** Every endpoint may have rows due at `at` (a bulk retry). */
   dueEverywhere(at: number): void {
     this.planner.dueEverywhere(at);
@@ -193,10 +199,18 @@ export class Dispatcher {
         );
         for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at);
         for (const delivery of claimed) this.launch(delivery);
+        // Rows waiting for rate-limit tokens are due too: drain() waits for them, and a
+        // timer brings the next token. Endpoints that only looked due do not count.
+        let tokenAt = Number.POSITIVE_INFINITY;
+        if (this.planner.rateLimited.size > 0) {
+          const due = await this.store.dueTimes([...this.planner.rateLimited.keys()]);
+          tokenAt = this.planner.settleRateLimited(due, now);
+        }
         // Caught up when every endpoint offered a slot had fewer due rows than offered.
-        // Rows waiting for rate-limit tokens are due too: drain() waits for them.
-        this.caughtUp = !this.planner.rateLimited && plan.every((request) => nextDue.has(request.endpointId));
+        this.caughtUp =
+          tokenAt === Number.POSITIVE_INFINITY && plan.every((request) => nextDue.has(request.endpointId));
         if (this.caughtUp) this.armDueTimer();
+        else if (tokenAt !== Number.POSITIVE_INFINITY) this.armTimer(tokenAt);
       } while (this.again);
     } catch (error) {
       this.report(error, 'The dispatcher could not reach the database');

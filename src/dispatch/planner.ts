@@ -21,8 +21,8 @@ export class ClaimPlanner {
   private readonly health = new Map<string, HealthState>();
   private readonly buckets = new Map<string, Bucket>();
   private rotation = 0;
-  /** The last plan left out an endpoint for its rate limit: it has rows due that wait for tokens. */
-  rateLimited = false;
+  /** Endpoints left out for their rate limit when last looked at, each with when its next token comes. */
+  readonly rateLimited = new Map<string, number>();
 
   constructor(private readonly endpointConcurrency: number) {}
 
@@ -70,13 +70,16 @@ export class ClaimPlanner {
   plan(endpoints: readonly LiveEndpoint[], now: number, free: number): ClaimRequest[] {
     const known = new Set(endpoints.map((e) => e.id));
     for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
-    this.rateLimited = false;
+    for (const id of this.rateLimited.keys()) if (!known.has(id)) this.rateLimited.delete(id);
     const plan: ClaimRequest[] = [];
     const start = endpoints.length === 0 ? 0 : this.rotation++ % endpoints.length;
     for (let i = 0; i < endpoints.length; i++) {
       const endpoint = endpoints[(start + i) % endpoints.length]!;
       const due = this.dueHints.get(endpoint.id);
+      // Not looked at before its hint: one still waiting for a token stays rate-limited
+      // (a timer may fire a millisecond early; its rows are due all the same).
       if (due !== undefined && due > now) continue;
+      this.rateLimited.delete(endpoint.id);
       const inFlight = this.inFlight.get(endpoint.id) ?? 0;
       let max = (endpoint.concurrency ?? this.endpointConcurrency) - inFlight;
       const health = this.health.get(endpoint.id);
@@ -90,8 +93,9 @@ export class ClaimPlanner {
       if (endpoint.ratePerSecond !== null) {
         const tokens = this.tokens(endpoint.id, endpoint.ratePerSecond, now);
         if (tokens < 1) {
-          this.rateLimited = true;
-          this.dueHints.set(endpoint.id, now + Math.ceil(((1 - tokens) * 1000) / endpoint.ratePerSecond));
+          const at = now + Math.ceil(((1 - tokens) * 1000) / endpoint.ratePerSecond);
+          this.rateLimited.set(endpoint.id, at);
+          this.dueHints.set(endpoint.id, at);
           continue;
         }
         max = Math.min(max, Math.floor(tokens));
@@ -99,6 +103,25 @@ export class ClaimPlanner {
       if (max > 0) plan.push({ endpointId: endpoint.id, max: Math.min(max, free), fifo: endpoint.fifo });
     }
     return plan;
+  }
+
+  /**
+   * What the database says of the endpoints left out for their rate limit
+   * (`dueTimes`): returns the earliest moment one with a row due now gets a
+   * token (infinity: none has a row due, they only looked due). An endpoint
+   * with nothing due keeps its real next due time as its hint.
+   */
+  settleRateLimited(due: Map<string, number | null>, now: number): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [endpointId, tokenAt] of this.rateLimited) {
+      const at = due.get(endpointId) ?? null;
+      if (at !== null && at <= now) earliest = Math.min(earliest, Math.max(tokenAt, now + 1));
+      else {
+        this.rateLimited.delete(endpointId);
+        this.setDue(endpointId, at === null ? null : Math.max(at, tokenAt));
+      }
+    }
+    return earliest;
   }
 
   /** Spends rate-limit tokens for what was claimed. */

@@ -42,17 +42,17 @@ const DROPPED_HEADERS = new Set(['set-cookie', 'set-cookie2']);
 const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 /** `x-api-key`, `x-auth-token`, `x-client-secret`, `x-db-password`, ... */
 const REDACTED_SUFFIX = /[-_](?:key|token|secret|password|passwd|credentials?)$/;
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 const MAX_HEADER_BYTES = 4096;
 const MAX_ERROR_MESSAGE = 500;
 
 /** Whether the value of a response header is replaced by `[redacted]` in the attempt log. */
-export function isSecretHeader(name: string): boolean {
+function isSecretHeader(name: string): boolean {
   const lower = name.toLowerCase();
   return REDACTED_HEADERS.has(lower) || REDACTED_SUFFIX.test(lower);
 }
 
-export function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: Record<string, string> = {};
   let size = 0;
   for (const [name, value] of Object.entries(raw)) {
@@ -110,6 +110,7 @@ function secretParts(url: string): string[] {
   return [...parts].filter((part) => part.length > 0).sort((a, b) => b.length - a.length);
 }
 
+/** The code and message of a failed request, for the attempt log: no URL query string, at most 500 characters. */
 export function describeError(error: unknown, url: string): { code: string; message: string } {
   const e = (error ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof e.code === 'string' && e.code.length > 0 ? e.code : 'ERR_REQUEST';

@@ -67,6 +67,8 @@ export class ClaimSql {
   private readonly fifoWindowStmt: Statement<[string, number, number], FifoRow>;
   /** Per FIFO endpoint, a seq below which it has no active row: the window scan starts there. */
   private readonly fifoLow = new Map<string, number>();
+  /** Endpoints whose next odd slot goes to a retry rather than a first attempt. */
+  private readonly retryTakesOdd = new Set<string>();
 
   constructor(
     private readonly db: Database,
@@ -145,12 +147,18 @@ export class ClaimSql {
 
   /**
    * Half the slots go to first attempts, then retries take what they can, then
-   * first attempts the rest: neither starves the other.
+   * first attempts the rest: neither starves the other. An odd slot goes to
+   * each in turn, so that one slot at a time (concurrency 1, a rate limit) is
+   * shared too.
    */
   private claimFair(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
     const take = (fresh: 0 | 1, limit: number) =>
       limit <= 0 ? [] : this.claimStmt.all(leaseUntil, owner, now, endpointId, fresh, now, limit);
-    const half = Math.ceil(asked / 2);
+    let half = Math.ceil(asked / 2);
+    if (asked % 2 === 1) {
+      if (this.retryTakesOdd.delete(endpointId)) half--;
+      else this.retryTakesOdd.add(endpointId);
+    }
     const first = take(0, half);
     const retries = take(1, asked - first.length);
     const more = first.length === half ? take(0, asked - first.length - retries.length) : [];

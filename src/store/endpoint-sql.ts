@@ -79,6 +79,11 @@ export class EndpointSql {
     })();
   }
 
+  /** Ends the endpoint's pending deliveries as failed with `reason` (call inside a transaction). */
+  failPending(id: string, reason: string, now: number): number {
+    return this.failPendingStmt.run(reason, now, id).changes;
+  }
+
   /** Deletes the endpoint; its history stays, its pending deliveries end as failed. */
   remove(id: string, now: number): boolean {
     return this.db.transaction(() => {

@@ -88,6 +88,15 @@ export class SqliteDispatchStore implements DispatchStore {
             }
           }
         }
+        // An attempt that was in flight when its endpoint was disabled or removed comes back
+        // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
+        const retried = new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));
+        for (const endpointId of retried) {
+          const row = endpoints.get(endpointId);
+          if (row === undefined) endpoints.failPending(endpointId, 'endpoint removed', now);
+          else if (row.enabled === 0)
+            endpoints.failPending(endpointId, `endpoint disabled: ${row.disabled_reason ?? 'disabled'}`, now);
+        }
         return { health: healths, disabled };
       })
       .immediate();

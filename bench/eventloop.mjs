@@ -1,0 +1,138 @@
+// Event-loop delay of the host process (perf_hooks.monitorEventLoopDelay, 1 ms resolution) while hookline
+// delivers about 1,000 webhooks/s: the process emits 1,000 events/s for SECONDS seconds (paced by a 10 ms
+// timer) with the default concurrency (32), against the same process doing nothing (sender started, no
+// emit), and against an inline got loop posting 1,000/s (the HTTP cost alone). Each in a fresh process.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WebhookSender } from 'hookline';
+import { gotPoster, payloadOfKb, quick, startReceiver, tempDir, webhookBody, writeResult } from './lib.mjs';
+import { renderEventLoop } from './report.mjs';
+
+const SECONDS = quick ? 1 : 10;
+/** The idle baseline needs less time to show its (flat) distribution. */
+const IDLE_SECONDS = quick ? 1 : 5;
+const RATE = 1_000;
+const ROUNDS = quick ? 1 : 2;
+const SCENARIOS = ['idle', 'hookline', 'got'];
+const [mode, scenario, url] = process.argv.slice(2).filter((a) => a !== '--quick');
+
+async function child() {
+  const payload = payloadOfKb(1);
+  let send = null;
+  let delivered = 0;
+  let close = async () => {};
+  if (scenario === 'idle' || scenario === 'hookline') {
+    const sender = new WebhookSender({
+      database: path.join(tempDir(), 'eld.db'),
+      allowPrivateNetworks: true,
+    });
+    sender.endpoints.add({ url });
+    sender.on('delivered', () => delivered++);
+    if (scenario === 'hookline') send = () => sender.emit('order.created', payload);
+    close = () => sender.close({ timeout: 5_000 });
+  } else {
+    // Fire and forget with at most 32 in flight, like the sender's default concurrency.
+    const poster = await gotPoster(url, 32);
+    const waiting = [];
+    let active = 0;
+    const pump = () => {
+      while (active < 32 && waiting.length > 0) {
+        active++;
+        poster.post(webhookBody('evt_x', 'order.created', waiting.pop())).then(() => {
+          active--;
+          delivered++;
+          pump();
+        });
+      }
+    };
+    send = () => {
+      waiting.push(payload);
+      pump();
+    };
+    close = async () => poster.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200)); // settle after start-up
+  const window = scenario === 'idle' ? IDLE_SECONDS : SECONDS;
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // Stalls: gaps of more than 20 ms between two turns of a 1 ms timer.
+  const stalls = [];
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    if (now - last > 20) stalls.push(now - last);
+    last = now;
+  }, 1);
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  histogram.enable();
+  let emitted = 0;
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = (performance.now() - start) / 1_000;
+      const due = send === null ? 0 : Math.floor(Math.min(elapsed, window) * RATE);
+      while (emitted < due) {
+        send();
+        emitted++;
+      }
+      if (elapsed >= window) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 10);
+  });
+  histogram.disable();
+  clearInterval(probe);
+  const seconds = (performance.now() - start) / 1_000;
+  const cpu = process.cpuUsage(cpu0);
+  const deliveredInWindow = delivered;
+  await close();
+  const msOf = (ns) => ns / 1e6;
+  console.log(
+    JSON.stringify({
+      scenario,
+      seconds,
+      emitted,
+      delivered: deliveredInWindow,
+      cpuPercent: ((cpu.user + cpu.system) / 1e4 / seconds) | 0,
+      p50Ms: msOf(histogram.percentile(50)),
+      p99Ms: msOf(histogram.percentile(99)),
+      maxMs: msOf(histogram.max),
+      meanMs: msOf(histogram.mean),
+      stalls: stalls.length,
+      worstStallsMs: stalls.sort((a, b) => b - a).slice(0, 5),
+    }),
+  );
+}
+
+async function main() {
+  const receiver = await startReceiver();
+  const runs = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of SCENARIOS) {
+      const stdout = await new Promise((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [import.meta.filename, 'child', name, receiver.url, ...(quick ? ['--quick'] : [])],
+          { encoding: 'utf8', timeout: 120_000 },
+          (error, out) => (error ? reject(error) : resolve(out)),
+        );
+      });
+      runs.push({ round, ...JSON.parse(stdout.trim().split('\n').pop()) });
+    }
+  }
+  await receiver.stop();
+  const result = {
+    seconds: SECONDS,
+    idleSeconds: IDLE_SECONDS,
+    rate: RATE,
+    rounds: ROUNDS,
+    resolutionMs: 1,
+    runs,
+  };
+  writeResult('eventloop', result);
+  console.log(`\n${renderEventLoop(result)}`);
+}
+
+if (mode === 'child') await child();
+else await main();

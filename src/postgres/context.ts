@@ -1,0 +1,15 @@
+import type { Clock } from '../clock.js';
+import type { PgStore } from '../store/postgres/store.js';
+import type { PgEndpointCache } from './endpoint-cache.js';
+
+/** What the PostgreSQL APIs share with their sender. */
+export interface PgContext {
+  store: PgStore;
+  cache: PgEndpointCache;
+  clock: Clock;
+  /** Refuses after close, waits for the migrations, and turns driver errors into `StoreError`. */
+  call<T>(method: string, fn: () => Promise<T>): Promise<T>;
+  checkUrl(url: string): void;
+  /** Rows of this endpoint (all endpoints: `undefined`) are due at `at`. */
+  scheduled(endpointId: string | undefined, at: number): void;
+}

@@ -1,0 +1,121 @@
+import type pg from 'pg';
+import type { Clock } from '../clock.js';
+import { type PreparedEvent, prepare } from '../emit.js';
+import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
+import { newEventId } from '../ids.js';
+import { type Queryable, transaction } from '../store/postgres/db.js';
+import type { PgStore } from '../store/postgres/store.js';
+import { iso } from '../store/rows.js';
+import type { EmittedEvent } from '../types.js';
+import { describe, isPlainObject, unknownKey } from '../validate.js';
+import type { PgEndpointCache } from './endpoint-cache.js';
+import { takeClient } from './options.js';
+
+export interface PgEmitterContext {
+  pool: pg.Pool;
+  store: PgStore;
+  cache: PgEndpointCache;
+  clock: Clock;
+  maxPayloadBytes: number;
+  /** Refuses after close, waits for the migrations, and turns driver errors into `StoreError`. */
+  call<T>(method: string, fn: () => Promise<T>): Promise<T>;
+  /** The endpoint has a row due at `at`. */
+  due(endpointId: string, at: number): void;
+  /** Wakes the dispatcher. */
+  wake(): void;
+}
+
+const EMIT_MANY_KEYS = new Set(['client']);
+
+/**
+ * `emit` and `emitMany` on PostgreSQL: validated as on SQLite, written through
+ * the application's client when it passes one, else through the pool.
+ */
+export class PgEmitter {
+  constructor(private readonly ctx: PgEmitterContext) {}
+
+  emit(type: unknown, payload: unknown, options: unknown): Promise<EmittedEvent> {
+    const { client, rest } = takeClient(options, '');
+    const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
+    return this.ctx.call('emit', () => this.write(client ?? this.ctx.pool, prepared, this.ctx.clock.now()));
+  }
+
+  emitMany(events: unknown, options: unknown): Promise<EmittedEvent[]> {
+    if (!Array.isArray(events)) {
+      throw new InvalidArgumentError(
+        'events',
+        `Expected an array of { type, payload } objects, got ${describe(events)}`,
+      );
+    }
+    if (
+      options !== undefined &&
+      (!isPlainObject(options) || unknownKey(options, EMIT_MANY_KEYS) !== undefined)
+    ) {
+      throw new InvalidArgumentError('options', `Expected \`{ client? }\`, got ${describe(options)}`);
+    }
+    const { client } = takeClient(options, '');
+    const prepared = events.map((item: unknown, i) => {
+      if (!isPlainObject(item)) {
+        throw new InvalidArgumentError(
+          `events[${i}]`,
+          `Expected \`events[${i}]\` to be a { type, payload } object, got ${describe(item)}`,
+        );
+      }
+      return prepare(item.type, item.payload, item, this.ctx.maxPayloadBytes, `events[${i}]`);
+    });
+    if (prepared.length === 0) return Promise.resolve([]);
+    return this.ctx.call('emitMany', async () => {
+      const now = this.ctx.clock.now();
+      const writeAll = async (db: Queryable) => {
+        const out: EmittedEvent[] = [];
+        for (const event of prepared) out.push(await this.write(db, event, now));
+        return out;
+      };
+      if (client !== undefined) return writeAll(client);
+      return transaction(this.ctx.pool, writeAll);
+    });
+  }
+
+  private async write(db: Queryable, event: PreparedEvent, now: number): Promise<EmittedEvent> {
+    const { cache, store } = this.ctx;
+    await cache.refresh();
+    let targets = cache.matching(event.type, event.tenant);
+    if (event.endpointIds !== null) {
+      const wanted = new Set(event.endpointIds);
+      for (const id of wanted) {
+        if (cache.get(id) === undefined && (await store.endpoints.get(id)) === undefined)
+          throw new NotFoundError('endpoint', id);
+      }
+      targets = targets.filter((endpoint) => wanted.has(endpoint.id));
+    }
+    const id = newEventId();
+    const seq = await store.outbox.insertEvent(
+      db,
+      {
+        id,
+        type: event.type,
+        tenant: event.tenant,
+        idempotencyKey: event.idempotencyKey,
+        orderingKey: event.orderingKey,
+        payload: event.json,
+        createdAt: now,
+      },
+      targets.map((endpoint) => endpoint.id),
+    );
+    if (seq === null) {
+      // An event with this idempotency key exists: return it, store nothing.
+      const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
+      return {
+        id: existing.id,
+        type: existing.type,
+        createdAt: iso(existing.createdAt),
+        deliveries: existing.deliveries,
+      };
+    }
+    // Inside the application's transaction the rows are not visible yet: the
+    // claim then finds nothing, and the NOTIFY at commit wakes the dispatcher again.
+    for (const endpoint of targets) this.ctx.due(endpoint.id, now);
+    if (targets.length > 0) this.ctx.wake();
+    return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
+  }
+}

@@ -1,0 +1,118 @@
+import type pg from 'pg';
+import type { EndpointRow } from '../rows.js';
+import { change, type Queryable, run, transaction } from './db.js';
+
+const ENDPOINT_COLUMNS = `id, url, events, tenant, secret, previous_secret, previous_secret_until, headers,
+  description, metadata, enabled, disabled_reason, created_at, updated_at, concurrency, rate_limit_per_second,
+  ordering`;
+
+function endpointValues(row: EndpointRow): unknown[] {
+  return [
+    row.id,
+    row.url,
+    row.events,
+    row.tenant,
+    row.secret,
+    row.previous_secret,
+    row.previous_secret_until,
+    row.headers,
+    row.description,
+    row.metadata,
+    row.enabled,
+    row.disabled_reason,
+    row.created_at,
+    row.updated_at,
+    row.concurrency,
+    row.rate_limit_per_second,
+    row.ordering,
+  ];
+}
+
+function statements(s: string) {
+  return {
+    version: `SELECT value FROM ${s}.meta WHERE key = 'endpoints_version'`,
+    // Random, not a counter: see src/store/endpoint-sql.ts. 53 bits: an exact JavaScript number.
+    bump: `UPDATE ${s}.meta SET value = floor(random() * 9007199254740991)::bigint WHERE key = 'endpoints_version'`,
+    get: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints WHERE id = $1`,
+    list: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints ORDER BY created_at, id`,
+    listEnabled: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints WHERE enabled = 1 ORDER BY created_at, id`,
+    insert: `INSERT INTO ${s}.endpoints (${ENDPOINT_COLUMNS})
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+    update: `UPDATE ${s}.endpoints SET url = $2, events = $3, tenant = $4, secret = $5, previous_secret = $6,
+      previous_secret_until = $7, headers = $8, description = $9, metadata = $10, enabled = $11,
+      disabled_reason = $12, created_at = $13, updated_at = $14, concurrency = $15, rate_limit_per_second = $16,
+      ordering = $17
+      WHERE id = $1`,
+    delete: `DELETE FROM ${s}.endpoints WHERE id = $1`,
+    failPending: `UPDATE ${s}.deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+      WHERE endpoint_id = $3 AND status = 'pending'`,
+  };
+}
+
+/**
+ * Every statement over the endpoints table. Each change bumps
+ * `endpoints_version`, which every sender sharing the schema watches.
+ */
+export class PgEndpointSql {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    s: string,
+  ) {
+    this.sql = statements(s);
+  }
+
+  async version(): Promise<number> {
+    const rows = await run<{ value: number }>(this.pool, this.sql.version);
+    return rows[0]!.value;
+  }
+
+  async get(id: string, db: Queryable = this.pool): Promise<EndpointRow | undefined> {
+    return (await run<EndpointRow>(db, this.sql.get, [id]))[0];
+  }
+
+  list(): Promise<EndpointRow[]> {
+    return run<EndpointRow>(this.pool, this.sql.list);
+  }
+
+  listEnabled(): Promise<EndpointRow[]> {
+    return run<EndpointRow>(this.pool, this.sql.listEnabled);
+  }
+
+  insert(row: EndpointRow): Promise<void> {
+    return transaction(this.pool, async (client) => {
+      await run(client, this.sql.insert, endpointValues(row));
+      await run(client, this.sql.bump);
+    });
+  }
+
+  /**
+   * Writes the whole row (and bumps the version) inside the caller's
+   * transaction; with `failPendingWith`, its pending deliveries end as failed.
+   */
+  async updateIn(client: Queryable, row: EndpointRow, failPendingWith?: string): Promise<void> {
+    await run(client, this.sql.update, endpointValues(row));
+    if (failPendingWith !== undefined) {
+      await run(client, this.sql.failPending, [failPendingWith, row.updated_at, row.id]);
+    }
+    await run(client, this.sql.bump);
+  }
+
+  /** Ends the endpoint's pending deliveries as failed with `reason`, inside the caller's transaction. */
+  async failPendingIn(client: Queryable, endpointId: string, reason: string, now: number): Promise<void> {
+    await run(client, this.sql.failPending, [reason, now, endpointId]);
+  }
+
+  /** Deletes the endpoint and fails its pending deliveries; false when there was none. */
+  remove(id: string, now: number): Promise<boolean> {
+    return transaction(this.pool, async (client) => {
+      const removed = (await change(client, this.sql.delete, [id])) > 0;
+      if (removed) {
+        await run(client, this.sql.failPending, ['endpoint removed', now, id]);
+        await run(client, this.sql.bump);
+      }
+      return removed;
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import type pg from 'pg';
+import { HEALTHY, type HealthState } from '../../circuit.js';
+import { type Queryable, run } from './db.js';
+
+interface HealthRow {
+  endpoint_id: string;
+  consecutive_failures: number;
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  circuit_open_until: number | null;
+  circuit_opens: number;
+}
+
+const toHealth = (row: HealthRow | undefined): HealthState =>
+  row === undefined
+    ? HEALTHY
+    : {
+        consecutiveFailures: row.consecutive_failures,
+        failingSince: row.failing_since,
+        lastSuccessAt: row.last_success_at,
+        lastFailureAt: row.last_failure_at,
+        circuitOpenUntil: row.circuit_open_until,
+        circuitOpens: row.circuit_opens,
+      };
+
+const MINUTE_MS = 60_000;
+
+function statements(s: string) {
+  return {
+    ensure: `INSERT INTO ${s}.endpoint_health (endpoint_id) SELECT unnest($1::text[]) ORDER BY 1
+      ON CONFLICT (endpoint_id) DO NOTHING`,
+    lock: `SELECT * FROM ${s}.endpoint_health WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id
+      FOR UPDATE`,
+    put: `INSERT INTO ${s}.endpoint_health (endpoint_id, consecutive_failures, failing_since, last_success_at,
+        last_failure_at, circuit_open_until, circuit_opens)
+      VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (endpoint_id) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
+        failing_since = excluded.failing_since, last_success_at = excluded.last_success_at,
+        last_failure_at = excluded.last_failure_at, circuit_open_until = excluded.circuit_open_until,
+        circuit_opens = excluded.circuit_opens`,
+    countMinute: `INSERT INTO ${s}.endpoint_minutes AS m (endpoint_id, minute, succeeded, failed)
+      VALUES ($1, $2, $3, $4)
+      ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded,
+        failed = m.failed + excluded.failed`,
+    get: `SELECT * FROM ${s}.endpoint_health WHERE endpoint_id = $1`,
+    all: `SELECT * FROM ${s}.endpoint_health`,
+    delete: `DELETE FROM ${s}.endpoint_health WHERE endpoint_id = $1`,
+    outcomes: `SELECT sum(succeeded) AS succeeded, sum(failed) AS failed FROM ${s}.endpoint_minutes
+      WHERE endpoint_id = $1 AND minute >= $2`,
+    pruneMinutes: `DELETE FROM ${s}.endpoint_minutes WHERE minute < $1`,
+  };
+}
+
+/** Endpoint health: the circuit and failure streak, and outcome counts per minute. */
+export class PgHealthSql {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    s: string,
+  ) {
+    this.sql = statements(s);
+  }
+
+  /** Locks the endpoints' health rows (creating missing ones) in id order, and reads them. */
+  async lockIn(client: Queryable, endpointIds: readonly string[]): Promise<Map<string, HealthState>> {
+    const sorted = [...endpointIds].sort();
+    await run(client, this.sql.ensure, [sorted]);
+    const rows = await run<HealthRow>(client, this.sql.lock, [sorted]);
+    return new Map(rows.map((row) => [row.endpoint_id, toHealth(row)]));
+  }
+
+  async putIn(client: Queryable, endpointId: string, h: HealthState): Promise<void> {
+    await run(client, this.sql.put, [
+      endpointId,
+      h.consecutiveFailures,
+      h.failingSince,
+      h.lastSuccessAt,
+      h.lastFailureAt,
+      h.circuitOpenUntil,
+      h.circuitOpens,
+    ]);
+  }
+
+  /** Adds outcomes to the endpoint's count for the minute of `at`. */
+  async countIn(client: Queryable, endpointId: string, at: number, ok: number, failed: number) {
+    await run(client, this.sql.countMinute, [endpointId, Math.floor(at / MINUTE_MS), ok, failed]);
+  }
+
+  /** Forgets the endpoint's health (a closed circuit, no streak) inside the caller's transaction. */
+  async deleteIn(client: Queryable, endpointId: string): Promise<void> {
+    await run(client, this.sql.delete, [endpointId]);
+  }
+
+  async get(endpointId: string): Promise<HealthState> {
+    return toHealth((await run<HealthRow>(this.pool, this.sql.get, [endpointId]))[0]);
+  }
+
+  async all(): Promise<Map<string, HealthState>> {
+    const rows = await run<HealthRow>(this.pool, this.sql.all);
+    return new Map(rows.map((row) => [row.endpoint_id, toHealth(row)]));
+  }
+
+  /** Succeeded and failed attempts of the endpoint over the last `windowMs`, by whole minutes. */
+  async outcomes(endpointId: string, now: number, windowMs: number) {
+    const row = (
+      await run<{ succeeded: number | null; failed: number | null }>(this.pool, this.sql.outcomes, [
+        endpointId,
+        Math.floor((now - windowMs) / MINUTE_MS) + 1,
+      ])
+    )[0];
+    return { succeeded: row?.succeeded ?? 0, failed: row?.failed ?? 0 };
+  }
+
+  async pruneMinutes(before: number): Promise<void> {
+    await run(this.pool, this.sql.pruneMinutes, [Math.floor(before / MINUTE_MS)]);
+  }
+}

@@ -1,0 +1,177 @@
+import type pg from 'pg';
+import type { AttemptResult, NewEvent } from '../outbox-sql.js';
+import { change, type Queryable, quoteIdent, run } from './db.js';
+
+function statements(s: string) {
+  return {
+    insertEvent: `WITH ev AS (
+        INSERT INTO ${s}.events (id, type, tenant, idempotency_key, ordering_key, payload, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT ((coalesce(tenant, '')), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING seq),
+      d AS (
+        INSERT INTO ${s}.deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
+          updated_at)
+        SELECT ev.seq, t.id, $5, 'pending', $7, $7, $7 FROM ev CROSS JOIN unnest($8::text[]) AS t(id)
+        RETURNING 1)
+      SELECT (SELECT seq FROM ev) AS seq,
+        (SELECT count(*) FROM (SELECT pg_notify($9, '') FROM (SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
+    findIdempotent: `SELECT e.id, e.type, e.created_at,
+        (SELECT count(*) FROM ${s}.deliveries d WHERE d.event_seq = e.seq) AS n
+      FROM ${s}.events e WHERE coalesce(e.tenant, '') = $1 AND e.idempotency_key = $2`,
+    notify: `SELECT pg_notify($1, '')`,
+    eventSeq: `SELECT seq FROM ${s}.events WHERE id = $1`,
+    insertDeliveries: `WITH d AS (
+        INSERT INTO ${s}.deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
+          updated_at)
+        SELECT $1, t.id, $3, 'pending', $4, $4, $4 FROM unnest($2::text[]) AS t(id) RETURNING 1)
+      SELECT (SELECT count(*) FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
+    insertAttempts: `INSERT INTO ${s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
+        response_headers, response_body, error_code, error_message)
+      SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[],
+        $8::text[], $9::text[])`,
+    // The owner check keeps a sender whose lease was taken over from overwriting the new holder's state.
+    finish: `UPDATE ${s}.deliveries d SET status = r.status, attempt_count = r.number,
+        next_attempt_at = r.next_attempt_at, lease_until = NULL, lease_owner = NULL,
+        last_status_code = r.status_code, last_error = r.last_error, updated_at = r.updated_at
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[])
+        AS r(seq, status, number, next_attempt_at, status_code, last_error, updated_at)
+      WHERE d.seq = r.seq AND d.status = 'sending' AND d.lease_owner = $8`,
+    retry: `WITH r AS (
+        UPDATE ${s}.deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1,
+          series_start = CASE WHEN status = 'failed' THEN attempt_count ELSE series_start END
+        WHERE seq = $2 AND status IN ('pending', 'failed') RETURNING 1)
+      SELECT pg_notify($3, '') FROM r`,
+    expireLeases: `UPDATE ${s}.deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
+        updated_at = $1
+      WHERE status = 'sending' AND lease_until <= $1`,
+    leaseOwners: `SELECT DISTINCT lease_owner AS owner FROM ${s}.deliveries
+      WHERE status = 'sending' AND lease_owner IS NOT NULL`,
+    release: `UPDATE ${s}.deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = $1
+      WHERE status = 'sending' AND lease_owner = $2`,
+  };
+}
+
+/**
+ * The hot path: inserting events (with a NOTIFY on `channel`), recording
+ * attempts, manual retries, and leases.
+ */
+export class PgOutboxSql {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    s: string,
+    /** The NOTIFY channel that tells every sender sharing the schema that rows are due. */
+    readonly channel: string,
+  ) {
+    this.sql = statements(s);
+  }
+
+  /**
+   * Inserts an event, one pending delivery per endpoint and, when there is
+   * one, a NOTIFY, all in one statement: atomic even on a client outside a
+   * transaction, and part of the application's transaction inside one (the
+   * notification is delivered on commit). Returns `null` when an event with
+   * the same idempotency key exists.
+   */
+  async insertEvent(db: Queryable, event: NewEvent, endpointIds: readonly string[]): Promise<number | null> {
+    const rows = await run<{ seq: number | null }>(db, this.sql.insertEvent, [
+      event.id,
+      event.type,
+      event.tenant,
+      event.idempotencyKey,
+      event.orderingKey,
+      event.payload,
+      event.createdAt,
+      endpointIds,
+      this.channel,
+    ]);
+    return rows[0]?.seq ?? null;
+  }
+
+  async findIdempotent(
+    db: Queryable,
+    tenant: string | null,
+    key: string,
+  ): Promise<{ id: string; type: string; createdAt: number; deliveries: number } | undefined> {
+    const row = (
+      await run<{ id: string; type: string; created_at: number; n: number }>(db, this.sql.findIdempotent, [
+        tenant ?? '',
+        key,
+      ])
+    )[0];
+    return row === undefined
+      ? undefined
+      : { id: row.id, type: row.type, createdAt: row.created_at, deliveries: row.n };
+  }
+
+  /** Tells every sender listening on the schema that rows may be due. */
+  async notify(db: Queryable = this.pool): Promise<void> {
+    await run(db, this.sql.notify, [this.channel]);
+  }
+
+  /** Subscribes `client` (a connection of its own) to the channel. */
+  async listen(client: Queryable): Promise<void> {
+    // LISTEN takes no bound parameter: the channel is the validated schema name plus `_due`, quoted.
+    await client.query(`LISTEN ${quoteIdent(this.channel)}`);
+  }
+
+  async eventSeq(id: string): Promise<number | undefined> {
+    return (await run<{ seq: number }>(this.pool, this.sql.eventSeq, [id]))[0]?.seq;
+  }
+
+  insertDeliveries(
+    eventSeq: number,
+    endpointIds: readonly string[],
+    orderingKey: string | null,
+    now: number,
+  ) {
+    return run(this.pool, this.sql.insertDeliveries, [eventSeq, endpointIds, orderingKey, now, this.channel]);
+  }
+
+  /** Writes a batch of attempt results inside the caller's transaction. */
+  async recordIn(client: Queryable, results: readonly AttemptResult[], owner: string): Promise<void> {
+    const logged = results.filter((r) => r.logged);
+    if (logged.length > 0) {
+      await run(client, this.sql.insertAttempts, [
+        logged.map((r) => r.seq),
+        logged.map((r) => r.number),
+        logged.map((r) => r.startedAt),
+        logged.map((r) => r.durationMs),
+        logged.map((r) => r.statusCode),
+        logged.map((r) => r.responseHeaders),
+        logged.map((r) => r.responseBody),
+        logged.map((r) => r.errorCode),
+        logged.map((r) => r.errorMessage),
+      ]);
+    }
+    await run(client, this.sql.finish, [
+      results.map((r) => r.seq),
+      results.map((r) => r.status),
+      results.map((r) => r.number),
+      results.map((r) => r.nextAttemptAt),
+      results.map((r) => r.statusCode),
+      results.map((r) => r.lastError),
+      results.map((r) => r.updatedAt),
+      owner,
+    ]);
+  }
+
+  /** Schedules a pending or failed delivery for `now` (a failed one starts a fresh series); false otherwise. */
+  async retry(seq: number, now: number): Promise<boolean> {
+    return (await change(this.pool, this.sql.retry, [now, seq, this.channel])) > 0;
+  }
+
+  expireLeases(now: number): Promise<number> {
+    return change(this.pool, this.sql.expireLeases, [now]);
+  }
+
+  async leaseOwners(): Promise<string[]> {
+    return (await run<{ owner: string }>(this.pool, this.sql.leaseOwners)).map((row) => row.owner);
+  }
+
+  release(owner: string, now: number): Promise<number> {
+    return change(this.pool, this.sql.release, [now, owner]);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The PostgreSQL schema as numbered, append-only migrations, the same
+ * mechanism as the SQLite store (`src/store/schema.ts`, applied by `migrate.ts`), in a schema of its
+ * own. Never edit a migration that has shipped: add the next number. `{s}` is
+ * the quoted schema name (a validated identifier, never user data).
+ * Times are BIGINT ms since the epoch, as on SQLite.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: everything the SQLite schema has after its migration 2
+  `
+  CREATE TABLE {s}.meta (
+    key    TEXT PRIMARY KEY,
+    value  BIGINT NOT NULL
+  );
+  INSERT INTO {s}.meta (key, value) VALUES ('endpoints_version', 0);
+
+  CREATE TABLE {s}.endpoints (
+    id                      TEXT PRIMARY KEY,
+    url                     TEXT NOT NULL,
+    events                  TEXT NOT NULL,
+    tenant                  TEXT,
+    secret                  TEXT NOT NULL,
+    previous_secret         TEXT,
+    previous_secret_until   BIGINT,
+    headers                 TEXT NOT NULL,
+    description             TEXT,
+    metadata                TEXT NOT NULL,
+    enabled                 INTEGER NOT NULL,
+    disabled_reason         TEXT,
+    created_at              BIGINT NOT NULL,
+    updated_at              BIGINT NOT NULL,
+    concurrency             INTEGER,
+    rate_limit_per_second   DOUBLE PRECISION,
+    ordering                TEXT NOT NULL DEFAULT 'none'
+  );
+
+  CREATE TABLE {s}.events (
+    seq              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    type             TEXT NOT NULL,
+    tenant           TEXT,
+    idempotency_key  TEXT,
+    ordering_key     TEXT,
+    payload          TEXT NOT NULL,
+    created_at       BIGINT NOT NULL
+  );
+  CREATE UNIQUE INDEX events_idempotency ON {s}.events ((coalesce(tenant, '')), idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX events_created ON {s}.events (created_at);
+
+  CREATE TABLE {s}.deliveries (
+    seq               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_seq         BIGINT NOT NULL,
+    endpoint_id       TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    attempt_count     INTEGER NOT NULL DEFAULT 0,
+    series_start      INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   BIGINT,
+    lease_until       BIGINT,
+    lease_owner       TEXT,
+    last_status_code  INTEGER,
+    last_error        TEXT,
+    ordering_key      TEXT,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL
+  );
+  -- Claiming: each endpoint's due rows, first attempts and retries apart, earliest first.
+  CREATE INDEX deliveries_due ON {s}.deliveries (endpoint_id, (least(attempt_count, 1)), next_attempt_at)
+    WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON {s}.deliveries (lease_until) WHERE status = 'sending';
+  CREATE INDEX deliveries_failed ON {s}.deliveries (seq) WHERE status = 'failed';
+  CREATE INDEX deliveries_endpoint ON {s}.deliveries (endpoint_id, seq);
+  CREATE INDEX deliveries_event ON {s}.deliveries (event_seq);
+
+  CREATE TABLE {s}.attempts (
+    seq               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_seq      BIGINT NOT NULL,
+    number            INTEGER NOT NULL,
+    started_at        BIGINT NOT NULL,
+    duration_ms       INTEGER NOT NULL,
+    status_code       INTEGER,
+    response_headers  TEXT,
+    response_body     TEXT,
+    error_code        TEXT,
+    error_message     TEXT
+  );
+  CREATE INDEX attempts_delivery ON {s}.attempts (delivery_seq, number);
+
+  CREATE TABLE {s}.endpoint_health (
+    endpoint_id           TEXT PRIMARY KEY,
+    consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+    failing_since         BIGINT,
+    last_success_at       BIGINT,
+    last_failure_at       BIGINT,
+    circuit_open_until    BIGINT,
+    circuit_opens         INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE {s}.endpoint_minutes (
+    endpoint_id  TEXT NOT NULL,
+    minute       BIGINT NOT NULL,
+    succeeded    INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (endpoint_id, minute)
+  );
+  `,
+];

@@ -1,0 +1,740 @@
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  type DeliveredNotice,
+  type Delivery,
+  type DeliveryListFilter,
+  type DeliveryWithAttempts,
+  type EmitItem,
+  type EmitOptions,
+  type EmittedEvent,
+  type Endpoint,
+  type EndpointDisabledNotice,
+  type EndpointHealth,
+  type EndpointInput,
+  type EndpointPatch,
+  type EventListFilter,
+  type FailedNotice,
+  InvalidArgumentError,
+  NotFoundError,
+  type Page,
+  type PruneResult,
+  type RecoverOptions,
+  type ReplayOptions,
+  type RetryContext,
+  type RetryingNotice,
+  type RetryManyFilter,
+  type RotateSecretOptions,
+  type SenderEvents,
+  type SenderOptions,
+  type SenderStats,
+  verifyWebhook,
+  type WebhookEventRecord,
+  WebhookSender,
+} from '../src/index.js';
+import { PgWebhookSender } from '../src/postgres/index.js';
+import { ManualClock } from './helpers/clock.js';
+import { payloadOf, sleep } from './helpers/harness.js';
+import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
+import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
+
+// The behaviour both stores share, written once and run against each: SQLite
+// (`WebhookSender`, a fresh `:memory:` database per sender) and PostgreSQL
+// (`PgWebhookSender`, one random schema per suite, emptied after each test).
+// SQLite answers synchronously and PostgreSQL with Promises, so every call is
+// awaited. Where the two truly differ, the test says so and branches.
+
+type Maybe<T> = T | Promise<T>;
+
+/** The API of both senders, each method as either store returns it. */
+interface Sender {
+  endpoints: {
+    add(input: EndpointInput): Maybe<Endpoint>;
+    get(id: string): Maybe<Endpoint>;
+    list(): Maybe<Endpoint[]>;
+    update(id: string, patch: EndpointPatch): Maybe<Endpoint>;
+    remove(id: string): Maybe<void>;
+    enable(id: string): Maybe<Endpoint>;
+    disable(id: string, reason?: string): Maybe<Endpoint>;
+    rotateSecret(id: string, options?: RotateSecretOptions): Maybe<Endpoint>;
+    health(id: string): Maybe<EndpointHealth>;
+    recover(id: string, options: RecoverOptions): Maybe<number>;
+  };
+  events: {
+    get(id: string): Maybe<WebhookEventRecord>;
+    list(filter?: EventListFilter): Maybe<Page<WebhookEventRecord>>;
+    replay(id: string, options?: ReplayOptions): Maybe<number>;
+  };
+  deliveries: {
+    get(id: string): Maybe<DeliveryWithAttempts>;
+    list(filter?: DeliveryListFilter): Maybe<Page<Delivery>>;
+    retry(id: string): Maybe<Delivery>;
+    retryMany(filter: RetryManyFilter): Maybe<number>;
+  };
+  emit(type: string, payload: unknown, options?: EmitOptions): Maybe<EmittedEvent>;
+  emitMany(events: EmitItem[]): Maybe<EmittedEvent[]>;
+  start(): Maybe<void>;
+  drain(): Promise<void>;
+  stats(): Maybe<SenderStats>;
+  prune(): Promise<PruneResult>;
+  close(options?: { timeout?: number }): Promise<void>;
+  on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): unknown;
+}
+
+/** The options both senders take. */
+type SharedOptions = Omit<SenderOptions, 'database' | 'tablePrefix'>;
+
+/** One store under test. */
+interface StoreFactory {
+  /** Shown as the suite's name; says why when the store is unreachable and the suite is skipped. */
+  name: string;
+  kind: 'sqlite' | 'postgres';
+  available: boolean;
+  /** A sender on this store, ready to use (schema migrated). */
+  create(options: SharedOptions): Promise<Sender>;
+  /** After each test, once its senders are closed: the next test starts from an empty outbox. */
+  cleanup(): Promise<void>;
+  /** After the suite. */
+  dispose(): Promise<void>;
+}
+
+function sqliteStore(): StoreFactory {
+  return {
+    name: 'SQLite (:memory:)',
+    kind: 'sqlite',
+    available: true,
+    create: async (options) => new WebhookSender({ database: ':memory:', ...options }),
+    cleanup: async () => {},
+    dispose: async () => {},
+  };
+}
+
+const probe = await probePostgres();
+
+function postgresStore(): StoreFactory {
+  const schema = uniqueSchema('shared');
+  const tables = ['endpoints', 'events', 'deliveries', 'attempts', 'endpoint_health', 'endpoint_minutes'];
+  let pool: pg.Pool | undefined;
+  let migrated = false;
+  return {
+    name: `PostgreSQL (${probe.available ? `schema ${schema} at ${PG_URL}` : probe.reason})`,
+    kind: 'postgres',
+    available: probe.available,
+    async create(options) {
+      pool ??= new pg.Pool({ connectionString: PG_URL, max: 10 });
+      const sender = new PgWebhookSender({ pool, schema, ...options });
+      await sender.ready;
+      migrated = true;
+      return sender;
+    },
+    async cleanup() {
+      if (pool === undefined || !migrated) return;
+      await pool.query(`TRUNCATE ${tables.map((t) => `"${schema}".${t}`).join(', ')} RESTART IDENTITY`);
+    },
+    async dispose() {
+      await pool?.end();
+      if (migrated) await dropSchema(schema);
+    },
+  };
+}
+
+const SEC = 1000;
+const HOUR = 60 * 60 * SEC;
+const DAY = 24 * HOUR;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What a behaviour gets: senders on the store under test, real receivers; all closed after the test. */
+interface Kit {
+  /** Which store: only for the few places where the two truly differ. */
+  kind: StoreFactory['kind'];
+  sender(options?: SharedOptions): Promise<Sender>;
+  /** A sender on a ManualClock whose poll never comes: only emits, results and due timers move it. */
+  clocked(options?: SharedOptions): Promise<{ sender: Sender; clock: ManualClock }>;
+  receiver(responder?: Responder): Promise<Receiver>;
+}
+
+function kit(store: StoreFactory): Kit & { cleanup(): Promise<void> } {
+  let senders: Sender[] = [];
+  let receivers: Receiver[] = [];
+  const k = {
+    kind: store.kind,
+    async sender(options: SharedOptions = {}) {
+      const sender = await store.create({ allowPrivateNetworks: true, ...options });
+      senders.push(sender);
+      return sender;
+    },
+    async clocked(options: SharedOptions = {}) {
+      const clock = new ManualClock();
+      const sender = await k.sender({ clock, pollInterval: DAY, ...options });
+      return { sender, clock };
+    },
+    async receiver(responder?: Responder) {
+      const receiver = await startReceiver(responder);
+      receivers.push(receiver);
+      return receiver;
+    },
+    async cleanup() {
+      await Promise.all(senders.map((s) => s.close({ timeout: 0 })));
+      await Promise.all(receivers.map((r) => r.close()));
+      senders = [];
+      receivers = [];
+      await store.cleanup();
+    },
+  };
+  return k;
+}
+
+/** What `fn` throws or rejects with: SQLite throws, PostgreSQL rejects. */
+async function failure(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('Expected a failure');
+}
+
+/** A receiver answering `status.now`, recording each request's `n` in arrival order. */
+async function switchable(k: Kit, initial: number) {
+  const status = { now: initial };
+  const arrived: number[] = [];
+  const receiver = await k.receiver((request, res) => {
+    arrived.push(payloadOf<{ n: number }>(request).n);
+    res.writeHead(status.now).end();
+  });
+  return { receiver, status, arrived };
+}
+
+const behaviours: Record<string, (k: Kit) => Promise<void>> = {
+  async 'emit: a signed request reaches a real receiver, and the attempt is logged'(k) {
+    const r = await k.receiver();
+    const s = await k.sender();
+    const ep = await s.endpoints.add({ url: r.url, headers: { 'x-team': 'blue' } });
+    const event = await s.emit('order.created', { id: 42 });
+    expect(event).toMatchObject({ type: 'order.created', deliveries: 1 });
+    await s.drain();
+    expect(r.requests).toHaveLength(1);
+    const request = r.requests[0]!;
+    expect(request.headers).toMatchObject({
+      'webhook-id': event.id,
+      'content-type': 'application/json',
+      'x-team': 'blue',
+    });
+    expect(request.headers['user-agent']).toMatch(/^hookline\//);
+    const verified = verifyWebhook({ secret: ep.secret, headers: request.headers, body: request.body });
+    expect(verified).toMatchObject({ id: event.id, type: 'order.created', data: { id: 42 } });
+
+    const [delivery] = (await s.deliveries.list({ eventId: event.id })).items;
+    expect(delivery).toMatchObject({
+      endpointId: ep.id,
+      eventType: 'order.created',
+      status: 'succeeded',
+      attemptCount: 1,
+      lastStatusCode: 200,
+      nextAttemptAt: null,
+    });
+    const full = await s.deliveries.get(delivery!.id);
+    expect(full.attempts).toEqual([
+      expect.objectContaining({ deliveryId: delivery!.id, number: 1, statusCode: 200, responseBody: 'ok' }),
+    ]);
+    expect(await s.events.get(event.id)).toMatchObject({ id: event.id, payload: { id: 42 }, tenant: null });
+  },
+
+  async 'endpoints: add, get, list, update, disable, enable, rotateSecret, remove'(k) {
+    const s = await k.sender({ autoStart: false });
+    const a = await s.endpoints.add({ url: 'https://example.com/a', events: ['order.*'], description: 'A' });
+    expect(a.secret).toMatch(/^whsec_/);
+    expect(JSON.stringify(a)).not.toContain('whsec_');
+    const b = await s.endpoints.add({ url: 'https://example.com/b', tenant: 'acme', metadata: { team: 'x' } });
+    expect((await s.endpoints.list()).map((e) => e.id)).toEqual([a.id, b.id]);
+    expect(await s.endpoints.get(b.id)).toMatchObject({ tenant: 'acme', metadata: { team: 'x' }, enabled: true });
+    expect(await s.endpoints.update(a.id, { url: 'https://example.com/a2', concurrency: 2 })).toMatchObject({
+      url: 'https://example.com/a2',
+      concurrency: 2,
+      description: 'A',
+    });
+
+    // Disabling fails its pending deliveries, and emit skips it until it is enabled again.
+    expect((await s.emit('order.created', {})).deliveries).toBe(1);
+    expect(await s.endpoints.disable(a.id, 'maintenance')).toMatchObject({
+      enabled: false,
+      disabledReason: 'maintenance',
+    });
+    expect((await s.deliveries.list({ endpointId: a.id })).items[0]).toMatchObject({
+      status: 'failed',
+      lastError: 'endpoint disabled: maintenance',
+    });
+    expect((await s.emit('order.created', {})).deliveries).toBe(0);
+    expect(await s.endpoints.enable(a.id)).toMatchObject({ enabled: true, disabledReason: null });
+    expect((await s.emit('order.created', {})).deliveries).toBe(1);
+
+    const rotated = await s.endpoints.rotateSecret(a.id);
+    expect(rotated.secret).not.toBe(a.secret);
+    expect((await s.endpoints.get(a.id)).secret).toBe(rotated.secret);
+
+    await s.endpoints.remove(b.id);
+    expect(await failure(() => s.endpoints.get(b.id))).toBeInstanceOf(NotFoundError);
+    expect(await failure(() => s.endpoints.remove(b.id))).toBeInstanceOf(NotFoundError);
+    expect(await failure(() => s.endpoints.add({ url: 'ftp://nope' }))).toBeInstanceOf(InvalidArgumentError);
+    expect(await failure(() => s.endpoints.update(a.id, { bogus: 1 } as never))).toMatchObject({
+      code: 'ERR_UNKNOWN_OPTION',
+    });
+  },
+
+  async 'tenants and event-type patterns decide the fan-out; endpointIds narrows it'(k) {
+    const s = await k.sender({ autoStart: false });
+    const orders = await s.endpoints.add({ url: 'https://example.com/orders', events: ['order.*'] });
+    const all = await s.endpoints.add({ url: 'https://example.com/all' });
+    const acmeOrders = await s.endpoints.add({
+      url: 'https://example.com/acme-orders',
+      events: ['order.created'],
+      tenant: 'acme',
+    });
+    const acmeUsers = await s.endpoints.add({
+      url: 'https://example.com/acme-users',
+      events: ['user.*'],
+      tenant: 'acme',
+    });
+    // Without a tenant, only endpoints without one; with a tenant, only that tenant's.
+    expect((await s.emit('order.created', {})).deliveries).toBe(2);
+    expect((await s.emit('user.created', {})).deliveries).toBe(1);
+    expect((await s.emit('order.created', {}, { tenant: 'acme' })).deliveries).toBe(1);
+    expect((await s.emit('order.paid', {}, { tenant: 'acme' })).deliveries).toBe(0);
+    expect((await s.emit('user.deleted', {}, { tenant: 'acme' })).deliveries).toBe(1);
+    expect((await s.emit('order.created', {}, { tenant: 'other' })).deliveries).toBe(0);
+    // endpointIds restricts the fan-out; the endpoints must still match.
+    expect((await s.emit('order.created', {}, { endpointIds: [all.id] })).deliveries).toBe(1);
+    expect((await s.emit('user.created', {}, { endpointIds: [orders.id] })).deliveries).toBe(0);
+    expect(await failure(() => s.emit('a.b', {}, { endpointIds: ['ep_missing'] }))).toBeInstanceOf(
+      NotFoundError,
+    );
+
+    const count = async (endpointId: string) =>
+      (await s.deliveries.list({ endpointId, limit: 100 })).items.length;
+    expect(await count(orders.id)).toBe(1);
+    expect(await count(all.id)).toBe(3);
+    expect(await count(acmeOrders.id)).toBe(1);
+    expect(await count(acmeUsers.id)).toBe(1);
+    expect((await s.deliveries.list({ tenant: 'acme' })).items).toHaveLength(2);
+    expect((await s.events.list({ tenant: 'acme' })).items).toHaveLength(3);
+  },
+
+  async 'idempotencyKey: a second emit returns the first event and stores nothing, per tenant'(k) {
+    const s = await k.sender({ autoStart: false });
+    await s.endpoints.add({ url: 'https://example.com/a' });
+    const first = await s.emit('order.paid', { n: 1 }, { idempotencyKey: 'order-42' });
+    expect(await s.emit('order.paid', { n: 2 }, { idempotencyKey: 'order-42' })).toEqual(first);
+    expect(await s.emit('order.refunded', { n: 3 }, { idempotencyKey: 'order-42' })).toEqual(first);
+    expect((await s.events.list()).items).toHaveLength(1);
+    expect((await s.deliveries.list()).items).toHaveLength(1);
+    expect(await s.events.get(first.id)).toMatchObject({ payload: { n: 1 }, idempotencyKey: 'order-42' });
+
+    const acme = await s.emit('order.paid', { n: 4 }, { idempotencyKey: 'order-42', tenant: 'acme' });
+    expect(acme.id).not.toBe(first.id);
+    expect(await s.emit('order.paid', {}, { idempotencyKey: 'order-42', tenant: 'acme' })).toEqual(acme);
+    expect((await s.events.list()).items).toHaveLength(2);
+  },
+
+  async 'emitMany: several events at once, all or nothing'(k) {
+    const r = await k.receiver();
+    const s = await k.sender();
+    await s.endpoints.add({ url: r.url, events: ['order.*'] });
+    const emitted = await s.emitMany([
+      { type: 'order.created', payload: { n: 1 } },
+      { type: 'user.created', payload: { n: 2 } },
+      { type: 'order.paid', payload: { n: 3 }, idempotencyKey: 'k' },
+    ]);
+    expect(emitted.map((e) => [e.type, e.deliveries])).toEqual([
+      ['order.created', 1],
+      ['user.created', 0],
+      ['order.paid', 1],
+    ]);
+    await s.drain();
+    expect(r.requests.map((request) => payloadOf<{ n: number }>(request).n).sort()).toEqual([1, 3]);
+
+    // One bad item: nothing of the batch is stored.
+    const error = await failure(() =>
+      s.emitMany([
+        { type: 'order.created', payload: { n: 4 } },
+        { type: '', payload: {} },
+      ]),
+    );
+    expect(error).toMatchObject({ code: 'ERR_INVALID_EVENT_TYPE' });
+    expect((await s.events.list()).items).toHaveLength(3);
+    expect(await s.emitMany([])).toEqual([]);
+    // An idempotency key already used returns the first event here too.
+    expect((await s.emitMany([{ type: 'order.paid', payload: {}, idempotencyKey: 'k' }]))[0]).toEqual(
+      emitted[2],
+    );
+  },
+
+  async 'retries on the ManualClock with a retry function, then gives up when it returns null'(k) {
+    const answers = [503, 500, 200];
+    const r = await k.receiver((_request, res) => res.writeHead(answers.shift() ?? 500).end());
+    const contexts: RetryContext[] = [];
+    const { sender: s, clock } = await k.clocked({
+      retry: (ctx) => {
+        contexts.push(ctx);
+        return ctx.attempt < 3 ? ctx.attempt * 10 * SEC : null;
+      },
+    });
+    const retrying: RetryingNotice[] = [];
+    const delivered: DeliveredNotice[] = [];
+    const failed: FailedNotice[] = [];
+    s.on('retrying', (n) => retrying.push(n));
+    s.on('delivered', (n) => delivered.push(n));
+    s.on('failed', (n) => failed.push(n));
+    const ep = await s.endpoints.add({ url: r.url });
+    const t0 = clock.now();
+    const event = await s.emit('order.created', {});
+    await s.drain();
+    const [first] = (await s.deliveries.list()).items;
+    expect(first).toMatchObject({
+      status: 'pending',
+      attemptCount: 1,
+      lastStatusCode: 503,
+      nextAttemptAt: iso(t0 + 10 * SEC),
+    });
+
+    // Not a millisecond early.
+    clock.advance(10 * SEC - 1);
+    await s.drain();
+    expect(r.requests).toHaveLength(1);
+    clock.advance(1);
+    await s.drain();
+    expect(r.requests).toHaveLength(2);
+    expect(await s.deliveries.get(first!.id)).toMatchObject({
+      status: 'pending',
+      attemptCount: 2,
+      nextAttemptAt: iso(t0 + 30 * SEC),
+    });
+    clock.advance(20 * SEC);
+    await s.drain();
+    const done = await s.deliveries.get(first!.id);
+    expect(done).toMatchObject({ status: 'succeeded', attemptCount: 3, nextAttemptAt: null });
+    expect(done.attempts.map((a) => a.statusCode)).toEqual([503, 500, 200]);
+    expect(new Set(r.requests.map((request) => request.headers['webhook-id']))).toEqual(new Set([event.id]));
+    expect(contexts.map((c) => [c.attempt, c.statusCode])).toEqual([
+      [1, 503],
+      [2, 500],
+    ]);
+    expect(contexts[0]).toMatchObject({
+      endpointId: ep.id,
+      deliveryId: first!.id,
+      event: { id: event.id, type: 'order.created', tenant: null },
+    });
+    expect(retrying.map((n) => n.nextAttemptAt)).toEqual([iso(t0 + 10 * SEC), iso(t0 + 30 * SEC)]);
+    expect(delivered).toEqual([expect.objectContaining({ deliveryId: first!.id, attempts: 3, statusCode: 200 })]);
+
+    // The function returns null after the 3rd failure: given up.
+    const second = await s.emit('order.created', {});
+    await s.drain();
+    clock.advance(10 * SEC);
+    await s.drain();
+    clock.advance(20 * SEC);
+    await s.drain();
+    const [gaveUp] = (await s.deliveries.list({ eventId: second.id })).items;
+    expect(gaveUp).toMatchObject({ status: 'failed', attemptCount: 3, nextAttemptAt: null, lastStatusCode: 500 });
+    expect(failed).toEqual([expect.objectContaining({ deliveryId: gaveUp!.id, attempts: 3, statusCode: 500 })]);
+    expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 1, failed: 1 });
+  },
+
+  async 'deliveries.retry and retryMany put failed deliveries back, with a fresh schedule'(k) {
+    const r = await switchable(k, 500);
+    const { sender: s } = await k.clocked({ retry: [], circuitBreaker: false });
+    await s.endpoints.add({ url: r.receiver.url });
+    const event = await s.emit('order.created', { n: 1 });
+    await s.drain();
+    const [d] = (await s.deliveries.list({ eventId: event.id })).items;
+    expect(d).toMatchObject({ status: 'failed', attemptCount: 1, lastStatusCode: 500 });
+
+    r.status.now = 200;
+    expect(await s.deliveries.retry(d!.id)).toMatchObject({ id: d!.id, status: 'pending' });
+    await s.drain();
+    const retried = await s.deliveries.get(d!.id);
+    expect(retried).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+    expect(retried.attempts.map((a) => [a.number, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 200],
+    ]);
+    expect(await failure(() => s.deliveries.retry(d!.id))).toMatchObject({ code: 'ERR_INVALID_STATE' });
+    expect(await failure(() => s.deliveries.retry('dlv_999999'))).toBeInstanceOf(NotFoundError);
+
+    r.status.now = 500;
+    for (let n = 2; n <= 4; n++) await s.emit('order.created', { n });
+    await s.emit('user.created', { n: 5 });
+    await s.drain();
+    expect(await s.stats()).toMatchObject({ failed: 4, succeeded: 1, pending: 0 });
+
+    r.status.now = 200;
+    expect(await s.deliveries.retryMany({ status: 'failed', eventType: 'user.created' })).toBe(1);
+    await s.drain();
+    expect(await s.stats()).toMatchObject({ failed: 3, succeeded: 2 });
+    expect(await s.deliveries.retryMany({ status: 'failed' })).toBe(3);
+    await s.drain();
+    expect(await s.stats()).toMatchObject({ failed: 0, succeeded: 5, pending: 0 });
+    expect(r.arrived.slice(-3).sort()).toEqual([2, 3, 4]);
+    expect(await s.deliveries.retryMany({ status: 'failed' })).toBe(0);
+    expect(await failure(() => s.deliveries.retryMany({ status: 'pending' } as never))).toBeInstanceOf(
+      InvalidArgumentError,
+    );
+  },
+
+  async 'events.replay makes new deliveries of a stored event, same webhook-id'(k) {
+    const r = await k.receiver();
+    const s = await k.sender();
+    const a = await s.endpoints.add({ url: r.url, events: ['order.*'] });
+    const b = await s.endpoints.add({ url: r.url });
+    const event = await s.emit('order.created', { id: 7 });
+    await s.drain();
+    expect(r.requests).toHaveLength(2);
+
+    expect(await s.events.replay(event.id)).toBe(2);
+    await s.drain();
+    expect(await s.events.replay(event.id, { endpointIds: [b.id] })).toBe(1);
+    await s.drain();
+    expect(r.requests).toHaveLength(5);
+    expect(new Set(r.requests.map((request) => request.headers['webhook-id']))).toEqual(new Set([event.id]));
+    const deliveries = (await s.deliveries.list({ eventId: event.id })).items;
+    expect(deliveries.map((d) => d.endpointId).sort()).toEqual([a.id, a.id, b.id, b.id, b.id].sort());
+    expect(deliveries.every((d) => d.status === 'succeeded')).toBe(true);
+
+    // Replay goes to the endpoints of now: a disabled one gets nothing.
+    await s.endpoints.disable(a.id);
+    expect(await s.events.replay(event.id)).toBe(1);
+    expect(await failure(() => s.events.replay(event.id, { endpointIds: [a.id] }))).toBeInstanceOf(
+      NotFoundError,
+    );
+    expect(await failure(() => s.events.replay('evt_missing'))).toBeInstanceOf(NotFoundError);
+  },
+
+  async "410 Gone disables the endpoint, emits 'endpoint.disabled' once, and fails what is left"(k) {
+    const r = await k.receiver((_request, res) => res.writeHead(410).end());
+    const { sender: s, clock } = await k.clocked({ retry: () => 10 * 60 * SEC });
+    const disabled: EndpointDisabledNotice[] = [];
+    s.on('endpoint.disabled', (n) => disabled.push(n));
+    const ep = await s.endpoints.add({ url: r.url });
+    for (let i = 0; i < 4; i++) await s.emit('order.created', { i });
+    await s.drain();
+    const reason = 'the endpoint answered 410 Gone';
+    expect(disabled).toEqual([{ endpointId: ep.id, reason }]);
+    expect(await s.endpoints.get(ep.id)).toMatchObject({ enabled: false, disabledReason: reason });
+    // None is left pending for ever, whether it was tried before the endpoint was disabled or not.
+    expect(await s.stats()).toMatchObject({ pending: 0, sending: 0, failed: 4 });
+    const sent = r.requests.length;
+    expect(sent).toBeGreaterThanOrEqual(1);
+    expect(sent).toBeLessThanOrEqual(4);
+
+    expect((await s.emit('order.created', {})).deliveries).toBe(0);
+    clock.advance(HOUR);
+    await s.drain();
+    await sleep(50);
+    expect(r.requests).toHaveLength(sent);
+    expect(disabled).toHaveLength(1);
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ consecutiveFailures: sent });
+    await s.endpoints.enable(ep.id);
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
+  },
+
+  async 'the circuit breaker opens after 5 failures; after the cool-off one probe closes it'(k) {
+    let status = 500;
+    const r = await k.receiver((_request, res) => res.writeHead(status).end());
+    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+    const ep = await s.endpoints.add({ url: r.url });
+    const t0 = clock.now();
+    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
+    await s.drain();
+    expect(r.requests).toHaveLength(5);
+    expect(await s.endpoints.health(ep.id)).toEqual({
+      endpointId: ep.id,
+      circuit: 'open',
+      consecutiveFailures: 5,
+      failingSince: iso(t0),
+      lastSuccessAt: null,
+      lastFailureAt: iso(t0),
+      circuitOpenUntil: iso(t0 + 30 * SEC),
+      attemptsLastHour: 5,
+      successRateLastHour: 0,
+    });
+
+    // Their retries are due after 1 s, but nothing goes out while the circuit is open.
+    clock.advance(29 * SEC);
+    await s.drain();
+    await sleep(50);
+    expect(r.requests).toHaveLength(5);
+    expect(await s.stats()).toMatchObject({ pending: 5, sending: 0 });
+
+    // At 30 s it is half-open: one probe. It succeeds, the circuit closes and the rest go.
+    status = 200;
+    clock.advance(SEC);
+    await s.drain();
+    expect(r.requests).toHaveLength(10);
+    expect(await s.stats()).toMatchObject({ succeeded: 5, pending: 0, failed: 0 });
+    expect(await s.endpoints.health(ep.id)).toMatchObject({
+      circuit: 'closed',
+      consecutiveFailures: 0,
+      failingSince: null,
+      lastSuccessAt: iso(t0 + 30 * SEC),
+      circuitOpenUntil: null,
+      attemptsLastHour: 10,
+      successRateLastHour: 0.5,
+    });
+  },
+
+  async "ordering: 'fifo' sends one orderingKey in emit order, its next waiting while the head is retried"(k) {
+    const arrived: string[] = [];
+    const seen = new Map<string, number>();
+    const r = await k.receiver((request, res) => {
+      const { key, n } = payloadOf<{ key: string; n: number }>(request);
+      const id = `${key}${n}`;
+      arrived.push(id);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      res.writeHead(id === 'a1' && seen.get(id) === 1 ? 500 : 200).end();
+    });
+    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+    await s.endpoints.add({ url: r.url, ordering: 'fifo' });
+    const order: [string, number][] = [
+      ['a', 1],
+      ['b', 1],
+      ['a', 2],
+      ['b', 2],
+      ['a', 3],
+    ];
+    for (const [key, n] of order) await s.emit('order.created', { key, n }, { orderingKey: key });
+    await s.drain();
+    const ofKey = (key: string) => arrived.filter((id) => id.startsWith(key));
+    // a1 failed: a2 and a3 wait behind it, while key b goes on.
+    expect(ofKey('a')).toEqual(['a1']);
+    if (k.kind === 'sqlite') {
+      expect(ofKey('b')).toEqual(['b1', 'b2']);
+      expect(await s.stats()).toMatchObject({ pending: 3, succeeded: 2 });
+    } else {
+      // Known difference, a dispatcher race only an asynchronous store exposes: when b1 ends while
+      // a claim is awaiting PostgreSQL, that claim's answer (computed while b1 was in flight, so
+      // "nothing due") overwrites the "look again" hint b1's end left, and b2 waits for the next
+      // wake-up (a1's retry here, the poll otherwise). Order is kept either way.
+      expect([['b1'], ['b1', 'b2']]).toContainEqual(ofKey('b'));
+    }
+    clock.advance(SEC);
+    await s.drain();
+    expect(ofKey('a')).toEqual(['a1', 'a1', 'a2', 'a3']);
+    expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 5 });
+  },
+
+  async 'endpoints.recover re-sends the failed deliveries of a time window'(k) {
+    const r = await switchable(k, 500);
+    const { sender: s, clock } = await k.clocked({ retry: [], circuitBreaker: false });
+    const ep = await s.endpoints.add({ url: r.receiver.url });
+    await s.emit('order.created', { n: 0 });
+    await s.drain();
+    clock.advance(HOUR);
+    const since = new Date(clock.now());
+    await s.emit('order.created', { n: 1 });
+    await s.emit('order.created', { n: 2 });
+    await s.drain();
+    expect(await s.stats()).toMatchObject({ failed: 3 });
+    expect(await failure(() => s.endpoints.recover(ep.id, {} as never))).toBeInstanceOf(InvalidArgumentError);
+    expect(await failure(() => s.endpoints.recover('ep_missing', { since }))).toBeInstanceOf(NotFoundError);
+
+    r.status.now = 200;
+    expect(await s.endpoints.recover(ep.id, { since })).toBe(2);
+    await s.drain();
+    expect(r.arrived.slice(3).sort()).toEqual([1, 2]);
+    expect(await s.stats()).toMatchObject({ succeeded: 2, failed: 1, pending: 0 });
+    expect(await s.endpoints.recover(ep.id, { since })).toBe(0);
+    // `until` closes the window: only the event from before `since`.
+    expect(await s.endpoints.recover(ep.id, { since: 0, until: since })).toBe(1);
+    await s.drain();
+    expect(r.arrived.slice(5)).toEqual([0]);
+    expect(await s.stats()).toMatchObject({ succeeded: 3, failed: 0 });
+  },
+
+  async 'prune deletes finished deliveries past retention, with their attempts and events'(k) {
+    const r = await switchable(k, 200);
+    const { sender: s, clock } = await k.clocked({ retry: [], retention: { succeeded: SEC, failed: 10 * SEC } });
+    await s.endpoints.add({ url: r.receiver.url, events: ['order.*'] });
+    const ok = await s.emit('order.created', { n: 1 });
+    await s.drain();
+    r.status.now = 500;
+    const bad = await s.emit('order.failed', { n: 2 });
+    await s.drain();
+    await s.emit('nobody.listens', {});
+    expect(await s.stats()).toMatchObject({ succeeded: 1, failed: 1 });
+    expect(await s.prune()).toEqual({ deliveries: 0, events: 0 });
+
+    // Past the succeeded retention only; an event nobody received waits for the longest one.
+    clock.advance(5 * SEC);
+    expect(await s.prune()).toEqual({ deliveries: 1, events: 1 });
+    expect(await failure(() => s.events.get(ok.id))).toBeInstanceOf(NotFoundError);
+    expect(await s.events.get(bad.id)).toMatchObject({ type: 'order.failed' });
+
+    clock.advance(10 * SEC);
+    expect(await s.prune()).toEqual({ deliveries: 1, events: 2 });
+    expect((await s.events.list()).items).toHaveLength(0);
+    expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 0, failed: 0 });
+    expect(await s.prune()).toEqual({ deliveries: 0, events: 0 });
+  },
+
+  async 'log pages follow a cursor that stays put while new rows arrive'(k) {
+    const s = await k.sender({ autoStart: false });
+    await s.endpoints.add({ url: 'https://example.com/a' });
+    await s.endpoints.add({ url: 'https://example.com/b' });
+    const ids: string[] = [];
+    for (let n = 1; n <= 5; n++) ids.push((await s.emit('order.created', { n })).id);
+    let emitted = 5;
+
+    const first = await s.events.list({ limit: 2 });
+    expect(first.items.map((e) => e.id)).toEqual([ids[4], ids[3]]);
+    const deliveries = await s.deliveries.list({ limit: 4 });
+    for (let n = 6; n <= 8; n++) await s.emit('order.created', { n });
+    emitted += 3;
+    const second = await s.events.list({ limit: 2, cursor: first.nextCursor! });
+    expect(second.items.map((e) => e.id)).toEqual([ids[2], ids[1]]);
+    const third = await s.events.list({ limit: 2, cursor: second.nextCursor! });
+    expect(third.items.map((e) => e.id)).toEqual([ids[0]]);
+    expect(third.nextCursor).toBeNull();
+
+    // Deliveries page the same way: the 10 that existed at the first page, newest first, each once.
+    const seen = deliveries.items.map((d) => d.id);
+    let cursor = deliveries.nextCursor;
+    while (cursor !== null) {
+      await s.emit('order.created', {});
+      emitted++;
+      const page = await s.deliveries.list({ limit: 4, cursor });
+      seen.push(...page.items.map((d) => d.id));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toHaveLength(10);
+    expect(new Set(seen).size).toBe(10);
+    const seqs = seen.map((id) => Number(id.replace(/^dlv_0*/, '')));
+    expect(seqs).toEqual([...seqs].sort((x, y) => y - x));
+    expect((await s.events.list({ limit: 100 })).items).toHaveLength(emitted);
+  },
+
+  async 'stats(): counts by status, in flight, and how late the most overdue delivery is'(k) {
+    const r = await k.receiver((request, res) =>
+      res.writeHead(payloadOf<{ ok: boolean }>(request).ok ? 200 : 500).end(),
+    );
+    const { sender: s, clock } = await k.clocked({ autoStart: false, retry: [] });
+    await s.endpoints.add({ url: r.url });
+    const empty = { pending: 0, sending: 0, succeeded: 0, failed: 0, inFlight: 0, oldestPendingAgeMs: 0 };
+    expect(await s.stats()).toEqual(empty);
+    await s.emit('order.created', { ok: true });
+    clock.advance(2 * SEC);
+    await s.emit('order.created', { ok: false });
+    clock.advance(3 * SEC);
+    expect(await s.stats()).toEqual({ ...empty, pending: 2, oldestPendingAgeMs: 5 * SEC });
+    await s.start();
+    await s.drain();
+    expect(await s.stats()).toEqual({ ...empty, succeeded: 1, failed: 1 });
+  },
+};
+
+describe.each([sqliteStore(), postgresStore()])('shared behaviour on $name', (store) => {
+  const k = kit(store);
+  afterEach(() => k.cleanup());
+  afterAll(() => store.dispose());
+  for (const [name, behaviour] of Object.entries(behaviours)) {
+    it.skipIf(!store.available)(name, () => behaviour(k));
+  }
+});
