@@ -3,6 +3,7 @@
 // a worker. One receiver in its own process; every run in a fresh child process (bench/contender.mjs);
 // contenders alternate within each round (A B C D E, then B C D E A, ...); medians over the rounds.
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import {
   BULLMQ_QUEUE,
@@ -30,8 +31,8 @@ const CONTENDERS = {
 };
 
 const config = {
-  events: quick ? 300 : 6_000,
-  rounds: quick ? 1 : 3,
+  events: quick ? 300 : 5_000,
+  rounds: quick ? 1 : 5,
   concurrencies: [16, 64],
   timed: quick ? 100 : 500,
   latencyRate: quick ? 100 : 200,
@@ -105,6 +106,7 @@ for (let round = 0; round < config.rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) {
       const t0 = performance.now();
+      const load = os.loadavg()[0];
       const result = await runContender({
         ...config,
         name,
@@ -113,6 +115,7 @@ for (let round = 0; round < config.rounds; round++) {
         pgUser: services.postgres.user,
       });
       result.round = round;
+      result.loadAverage = load;
       runs.push(result);
       const took = ((performance.now() - t0) / 1_000).toFixed(1);
       if (result.error)
@@ -147,6 +150,19 @@ for (const concurrency of config.concurrencies) {
       peakRssMb: m((r) => r.peakRssMb),
       failures: mine.reduce((sum, r) => sum + r.failures, 0),
     };
+    // hookline against this contender, round by round (runs close in time share the machine's load):
+    // the median of the per-round ratios.
+    const paired = (pick) =>
+      median(
+        mine.map((r) => {
+          const ours = runs.find(
+            (h) => h.name === 'hookline' && h.concurrency === concurrency && h.round === r.round && !h.error,
+          );
+          return ours ? pick(ours) / pick(r) : Number.NaN;
+        }),
+      );
+    summary[concurrency][name].hooklineRateRatio = paired((r) => r.deliver.rate);
+    summary[concurrency][name].hooklineCpuRatio = paired((r) => r.deliver.cpuPerK);
   }
 }
 const enqueue = {};

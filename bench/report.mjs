@@ -23,12 +23,12 @@ export function renderCompare(r) {
   const c = r.config;
   out.push(`### hookline vs the alternatives\n`);
   out.push(
-    `${int(c.events)} events of 1 KB per run; ${c.rounds} round(s), contenders alternating; medians over the rounds. ` +
+    `${int(c.events)} events of 1 KB per run; ${c.rounds} round(s), contenders alternating; medians over the rounds ` +
+      '("hookline ÷ this": the median of the per-round ratios). ' +
       'Deliveries/s and process CPU are taken between the 10% and 100% marks of each run; ' +
       `enqueue→delivered at ${c.latencyRate} events/s for ${c.latencySeconds} s while the consumer runs.\n`,
   );
   for (const concurrency of c.concurrencies) {
-    const base = r.summary[concurrency]?.hookline?.rate;
     const rows = r.contenders.map((name) => {
       const s = r.summary[concurrency]?.[name];
       if (!s) return [LABELS[name], 'failed', '', '', '', '', '', '', ''];
@@ -36,7 +36,7 @@ export function renderCompare(r) {
         LABELS[name],
         int(s.rate),
         s.runs > 1 ? `${int(s.rateMin)}–${int(s.rateMax)}` : '',
-        base ? `${fmt(base / s.rate, 2)}x` : '–',
+        Number.isFinite(s.hooklineRateRatio) ? `${fmt(s.hooklineRateRatio, 2)}x` : '–',
         `${ms(s.latencyP50Ms)} / ${ms(s.latencyP99Ms)}`,
         fmt(s.cpuPerK, 3),
         s.serverCpuPerK == null ? 'n/a' : fmt(s.serverCpuPerK, 3),
@@ -234,14 +234,18 @@ export function targets(latest) {
     const h = s.hookline;
     const check = (what, peer, want, cmp) => {
       if (!h || !s[peer]) return list.push({ what: `${what} (C=${c})`, value: 'n/a', met: null });
-      const value = cmp === 'cpu' ? ratio(h.cpuPerK, s[peer].cpuPerK) : ratio(h.rate, s[peer].rate);
+      // The median of the per-round ratios when there is one (robust to the load drifting between rounds).
+      const value =
+        cmp === 'cpu'
+          ? (s[peer].hooklineCpuRatio ?? ratio(h.cpuPerK, s[peer].cpuPerK))
+          : (s[peer].hooklineRateRatio ?? ratio(h.rate, s[peer].rate));
       const met = cmp === 'cpu' ? value <= want : value >= want;
       list.push({
         what: `${what} (C=${c})`,
         detail:
           cmp === 'cpu'
-            ? `${fmt(h.cpuPerK, 3)} vs ${fmt(s[peer].cpuPerK, 3)} s`
-            : `${int(h.rate)} vs ${int(s[peer].rate)} /s`,
+            ? `medians ${fmt(h.cpuPerK, 3)} vs ${fmt(s[peer].cpuPerK, 3)} s`
+            : `medians ${int(h.rate)} vs ${int(s[peer].rate)} /s`,
         value: `${fmt(value, 2)}x`,
         met,
       });
@@ -276,6 +280,7 @@ export function renderTargets(latest) {
   if (list.length === 0) return '';
   return [
     '### targets\n',
+    'Delivery ratios are the medians of the per-round ratios (hookline and the peer measured in the same round).\n',
     table(
       ['target', 'numbers', 'ratio', 'met?'],
       list.map((t) => [
@@ -301,7 +306,10 @@ export function renderMachine(latest) {
         ['CPU', `${m.cpuModel}, ${m.cpus} cores (nproc)`],
         ['memory', `${fmt(m.memoryGb, 1)} GiB`],
         ['OS', m.os],
-        ['load average at start', m.loadAverage.map((x) => fmt(x, 2)).join(', ')],
+        [
+          'load average (1, 5, 15 min)',
+          `${m.loadAverage.map((x) => fmt(x, 2)).join(', ')} at the start; ${(m.loadAverageAtEnd ?? []).map((x) => fmt(x, 2)).join(', ')} at the end`,
+        ],
         ['Node.js', v.node],
         [
           'hookline',
@@ -324,6 +332,7 @@ export function renderMachine(latest) {
 
 export function renderAll(latest) {
   const parts = [renderMachine(latest)];
+  if (latest.warning) parts.push(`**warning**: ${latest.warning}`);
   if (latest.compare) parts.push(renderCompare(latest.compare), renderTargets(latest));
   if (latest.emit) parts.push(renderEmit(latest.emit));
   if (latest.backlog) parts.push(renderBacklog(latest.backlog));

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
@@ -79,6 +80,18 @@ const latest = {
   },
 };
 
+// Pin the build: every script and child process of this run imports a copy of dist/ taken now (see
+// pin-hookline.mjs), so a rebuild by someone else during the run cannot mix two builds in the results.
+const distDir = path.join(here, '..', 'dist');
+const distBuiltAt = fs.statSync(path.join(distDir, 'index.js')).mtimeMs;
+const pinned = path.join(here, '.hookline-dist');
+fs.rmSync(pinned, { recursive: true, force: true });
+fs.cpSync(distDir, pinned, { recursive: true });
+process.on('exit', () => fs.rmSync(pinned, { recursive: true, force: true }));
+process.env.HOOKLINE_BENCH_DIST = pathToFileURL(path.join(pinned, 'index.js')).href;
+process.env.NODE_OPTIONS =
+  `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(here, 'pin-hookline.mjs')).href}`.trim();
+latest.hooklineBuiltAt = new Date(distBuiltAt).toISOString();
 const started = performance.now();
 const failed = [];
 fs.mkdirSync(resultsDir, { recursive: true });
@@ -104,6 +117,7 @@ for (const name of SCRIPTS) {
   fs.rmSync(tmp);
 }
 latest.seconds = (performance.now() - started) / 1000;
+latest.machine.loadAverageAtEnd = os.loadavg();
 
 const base = quick ? 'quick' : only ? 'partial' : 'latest';
 fs.writeFileSync(path.join(resultsDir, `${base}.json`), `${JSON.stringify(latest, null, 2)}\n`);

@@ -79,7 +79,11 @@ export class Maintenance {
       total.deliveries += batch.deliveries;
       total.events += batch.events;
       after = batch.last;
-      if (batch.deliveries > 0) store.vacuumStep(batch.deliveries);
+      if (batch.deliveries > 0) {
+        store.vacuumStep(batch.deliveries);
+        // Deleting and moving pages writes to the WAL too: keep it bounded while the dispatcher is idle.
+        store.checkpointIfLarge();
+      }
       if (batch.done) break;
       await yieldToEventLoop();
     }

@@ -98,6 +98,8 @@ describe('a database path: the sender owns the connection', () => {
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     // A new file lets retention give pages back: 2 = INCREMENTAL.
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
+    // A WAL that grew while the dispatcher was busy is cut back to 4 MiB once it restarts.
+    expect(db.pragma('journal_size_limit', { simple: true })).toBe(4 * 1024 * 1024);
   });
 
   it('the file is left in WAL mode, as a fresh connection sees', () => {

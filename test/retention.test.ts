@@ -172,6 +172,28 @@ describe('sender.prune()', () => {
     await expect(s.prune()).rejects.toBeInstanceOf(SenderClosedError);
   });
 
+  it('a dispatcher that is never idle still keeps the WAL bounded', async () => {
+    const tmp = tempDir();
+    h.defer(tmp.cleanup);
+    const file = tmp.file();
+    const stuck = await h.holding();
+    const fine = await h.receiver();
+    const s = h.sender({ database: file, retention: false });
+    // The stuck endpoint keeps attempts in flight all along: the idle-time checkpoint never runs.
+    s.endpoints.add({ url: stuck.url, events: ['stuck.*'] });
+    s.endpoints.add({ url: fine.url, events: ['ok.*'] });
+    s.emit('stuck.one', {});
+    await stuck.receiver.waitFor(1);
+    const payload = { pad: 'x'.repeat(1000) };
+    for (let i = 0; i < 10; i++) {
+      s.emitMany(Array.from({ length: 300 }, () => ({ type: 'ok.one', payload })));
+      await fine.waitFor((i + 1) * 300);
+    }
+    expect(stuck.held).toHaveLength(1);
+    // Without a checkpoint this would be tens of MB; it is checkpointed past 4 MiB.
+    expect(fs.statSync(`${file}-wal`).size).toBeLessThan(12 * 1024 * 1024);
+  });
+
   it('gives the pages back on a file the sender created (auto_vacuum INCREMENTAL)', async () => {
     const tmp = tempDir();
     h.defer(tmp.cleanup);

@@ -131,6 +131,9 @@ export class Dispatcher {
     if (!this.running) return;
     this.closing = true;
     this.clearTimers();
+    // A claim under way (an asynchronous store answers later) launches what it took: wait for
+    // it, so that those attempts are waited for too, not recorded after close() has resolved.
+    while (this.turning) await new Promise((resolve) => setImmediate(resolve));
     if (this.inFlight > 0) {
       const settled = new Promise<void>((resolve) => this.settledWaiters.push(resolve));
       // Wall-clock time, like the attempt deadline it cuts short: an injected
@@ -190,6 +193,7 @@ export class Dispatcher {
           this.retryWhenFree();
           return;
         }
+        const mark = this.planner.mark();
         const { claimed, nextDue } = await this.store.claim(
           plan,
           free,
@@ -197,7 +201,7 @@ export class Dispatcher {
           this.options.owner,
           now + this.leaseMs,
         );
-        for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at);
+        for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at, mark);
         for (const delivery of claimed) this.launch(delivery);
         // Rows waiting for rate-limit tokens are due too: drain() waits for them, and a
         // timer brings the next token. Endpoints that only looked due do not count.
@@ -352,8 +356,11 @@ export class Dispatcher {
       this.finished = batch.concat(this.finished);
       throw error;
     }
+    const recordedAt = this.options.clock.now();
     for (const f of batch) {
-      if (f.result.status === 'pending') this.due(f.notice.endpointId, f.result.nextAttemptAt!);
+      // Written now: a retry is due when scheduled; otherwise the next row of a FIFO key may go
+      // (a claim that ran while this result was unwritten, on an asynchronous store, saw it blocked).
+      this.due(f.notice.endpointId, f.result.status === 'pending' ? f.result.nextAttemptAt! : recordedAt);
       this.announce(f);
     }
     for (const notice of disabled) this.notify('endpoint.disabled', notice);
@@ -423,7 +430,8 @@ export class Dispatcher {
         if (!this.store.busy()) {
           await this.store.expireLeases(clock.now());
           const endpoints = await this.store.endpoints();
-          this.planner.replaceDue(await this.store.dueTimes(endpoints.map((e) => e.id)));
+          const mark = this.planner.mark();
+          this.planner.replaceDue(await this.store.dueTimes(endpoints.map((e) => e.id)), mark);
           this.planner.replaceHealth(await this.store.healths());
           this.armDueTimer();
           if (this.inFlight === 0) await this.store.idle();
@@ -445,8 +453,15 @@ export class Dispatcher {
 
   private checkIdle(): void {
     if (this.idleWaiters.length === 0) return;
+    // A turn already queued by a wake (an emit that came while an asynchronous claim was out) may
+    // find more: not idle until it has run.
     const idle =
-      !this.running || (this.inFlight === 0 && this.finished.length === 0 && this.caughtUp && !this.turning);
+      !this.running ||
+      (this.inFlight === 0 &&
+        this.finished.length === 0 &&
+        this.caughtUp &&
+        !this.turning &&
+        !this.turnQueued);
     if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

@@ -23,27 +23,49 @@ export class ClaimPlanner {
   private rotation = 0;
   /** Endpoints left out for their rate limit when last looked at, each with when its next token comes. */
   readonly rateLimited = new Map<string, number>();
+  /** Counts the hints that a row may be due sooner (see `mark`), and when each endpoint's last one came. */
+  private hints = 0;
+  private readonly hintedAt = new Map<string, number>();
+  private hintedEverywhereAt = 0;
 
   constructor(private readonly endpointConcurrency: number) {}
 
   /** An endpoint has a row due at `at` (just emitted, retried, or its attempt ended). */
   due(endpointId: string, at: number): void {
+    this.hintedAt.set(endpointId, ++this.hints);
     const known = this.dueHints.get(endpointId);
     if (known !== undefined && known > at) this.dueHints.set(endpointId, at);
   }
 
   dueEverywhere(at: number): void {
+    this.hintedEverywhereAt = ++this.hints;
     for (const [endpointId, known] of this.dueHints) if (known > at) this.dueHints.set(endpointId, at);
   }
 
+  /**
+   * Taken before asking the database what is due. With an asynchronous store,
+   * an emit or an attempt's end can come while the question is out: its hint
+   * is newer than the answer, and `setDue` / `replaceDue` given this mark keep it.
+   */
+  mark(): number {
+    return this.hints;
+  }
+
+  private hintedSince(endpointId: string, mark: number): boolean {
+    return Math.max(this.hintedAt.get(endpointId) ?? 0, this.hintedEverywhereAt) > mark;
+  }
+
   /** What the database said after a claim or on the poll: `null` means nothing pending. */
-  setDue(endpointId: string, at: number | null): void {
+  setDue(endpointId: string, at: number | null, mark?: number): void {
+    if (mark !== undefined && this.hintedSince(endpointId, mark)) return;
     this.dueHints.set(endpointId, at ?? Number.POSITIVE_INFINITY);
   }
 
-  replaceDue(due: Map<string, number | null>): void {
-    this.dueHints.clear();
-    for (const [endpointId, at] of due) this.setDue(endpointId, at);
+  replaceDue(due: Map<string, number | null>, mark?: number): void {
+    for (const endpointId of [...this.dueHints.keys()]) {
+      if (mark === undefined || !this.hintedSince(endpointId, mark)) this.dueHints.delete(endpointId);
+    }
+    for (const [endpointId, at] of due) this.setDue(endpointId, at, mark);
   }
 
   setHealth(endpointId: string, health: HealthState): void {
@@ -70,6 +92,7 @@ export class ClaimPlanner {
   plan(endpoints: readonly LiveEndpoint[], now: number, free: number): ClaimRequest[] {
     const known = new Set(endpoints.map((e) => e.id));
     for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
+    for (const id of this.hintedAt.keys()) if (!known.has(id)) this.hintedAt.delete(id);
     for (const id of this.rateLimited.keys()) if (!known.has(id)) this.rateLimited.delete(id);
     const plan: ClaimRequest[] = [];
     const start = endpoints.length === 0 ? 0 : this.rotation++ % endpoints.length;

@@ -79,7 +79,8 @@ export class PgDeliveries {
     return this.ctx.call('deliveries.retry', async () => {
       const seq = deliverySeq(id);
       const now = this.ctx.clock.now();
-      if (!(await this.ctx.store.outbox.retry(seq, now))) {
+      const retried = await this.ctx.store.outbox.retry(seq, now);
+      if (retried === undefined) {
         const row = await this.ctx.store.log.getDelivery(seq);
         if (row === undefined) throw new NotFoundError('delivery', id);
         throw new InvalidArgumentError(
@@ -89,7 +90,7 @@ export class PgDeliveries {
           { deliveryId: id },
         );
       }
-      const delivery = toDelivery((await this.ctx.store.log.getDelivery(seq))!);
+      const delivery = toDelivery(retried);
       this.ctx.scheduled(delivery.endpointId, now);
       return delivery;
     });

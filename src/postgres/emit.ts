@@ -37,7 +37,12 @@ export class PgEmitter {
   emit(type: unknown, payload: unknown, options: unknown): Promise<EmittedEvent> {
     const { client, rest } = takeClient(options, '');
     const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
-    return this.ctx.call('emit', () => this.write(client ?? this.ctx.pool, prepared, this.ctx.clock.now()));
+    return this.ctx.call('emit', async () => {
+      const now = this.ctx.clock.now();
+      const { emitted, endpointIds } = await this.write(client ?? this.ctx.pool, prepared, now);
+      this.schedule(endpointIds, now);
+      return emitted;
+    });
   }
 
   emitMany(events: unknown, options: unknown): Promise<EmittedEvent[]> {
@@ -66,17 +71,39 @@ export class PgEmitter {
     if (prepared.length === 0) return Promise.resolve([]);
     return this.ctx.call('emitMany', async () => {
       const now = this.ctx.clock.now();
+      const endpointIds: string[] = [];
       const writeAll = async (db: Queryable) => {
         const out: EmittedEvent[] = [];
-        for (const event of prepared) out.push(await this.write(db, event, now));
+        for (const event of prepared) {
+          const written = await this.write(db, event, now);
+          out.push(written.emitted);
+          endpointIds.push(...written.endpointIds);
+        }
         return out;
       };
-      if (client !== undefined) return writeAll(client);
-      return transaction(this.ctx.pool, writeAll);
+      const out = client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
+      // After the commit of its own transaction: a claim before it would find nothing and call the endpoint done.
+      this.schedule(endpointIds, now);
+      return out;
     });
   }
 
-  private async write(db: Queryable, event: PreparedEvent, now: number): Promise<EmittedEvent> {
+  /**
+   * Tells the dispatcher the endpoints have rows due. Inside the application's
+   * transaction the rows are not visible yet: the claim then finds nothing, and
+   * the NOTIFY at commit wakes the dispatcher again.
+   */
+  private schedule(endpointIds: readonly string[], now: number): void {
+    for (const endpointId of endpointIds) this.ctx.due(endpointId, now);
+    if (endpointIds.length > 0) this.ctx.wake();
+  }
+
+  /** Writes one event and its deliveries; returns it with the endpoints it went to (none when idempotent). */
+  private async write(
+    db: Queryable,
+    event: PreparedEvent,
+    now: number,
+  ): Promise<{ emitted: EmittedEvent; endpointIds: string[] }> {
     const { cache, store } = this.ctx;
     await cache.refresh();
     let targets = cache.matching(event.type, event.tenant);
@@ -105,17 +132,15 @@ export class PgEmitter {
     if (seq === null) {
       // An event with this idempotency key exists: return it, store nothing.
       const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
-      return {
+      const emitted = {
         id: existing.id,
         type: existing.type,
         createdAt: iso(existing.createdAt),
         deliveries: existing.deliveries,
       };
+      return { emitted, endpointIds: [] };
     }
-    // Inside the application's transaction the rows are not visible yet: the
-    // claim then finds nothing, and the NOTIFY at commit wakes the dispatcher again.
-    for (const endpoint of targets) this.ctx.due(endpoint.id, now);
-    if (targets.length > 0) this.ctx.wake();
-    return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
+    const emitted = { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
+    return { emitted, endpointIds: targets.map((endpoint) => endpoint.id) };
   }
 }

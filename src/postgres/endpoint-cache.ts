@@ -3,7 +3,7 @@ import type { PgEndpointSql } from '../store/postgres/endpoint-sql.js';
 
 /**
  * The enabled endpoints in memory, reloaded when `endpoints_version` moves
- * (every change by any sender bumps it). Concurrent refreshes share one read.
+ * (every change by any sender bumps it). Concurrent refreshes share reads.
  */
 export class PgEndpointCache {
   private version = -1;
@@ -11,14 +11,33 @@ export class PgEndpointCache {
   private byTenant = new Map<string | null, LiveEndpoint[]>();
   private list: readonly LiveEndpoint[] = [];
   private refreshing: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
 
   constructor(private readonly endpoints: PgEndpointSql) {}
 
+  /**
+   * Resolves once a read that began after this call is in. A read already
+   * under way may have started before the caller's own change (an endpoint
+   * just added): the caller then waits for the next one, which callers share.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.load().finally(() => {
+    if (this.refreshing === null) return this.start();
+    // After the read under way, whether it worked or not: its failure is its own callers' to see.
+    this.queued ??= this.refreshing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.start();
+      });
+    return this.queued;
+  }
+
+  private start(): Promise<void> {
+    const refreshing = this.load().finally(() => {
       this.refreshing = null;
     });
-    return this.refreshing;
+    this.refreshing = refreshing;
+    return refreshing;
   }
 
   private async load(): Promise<void> {

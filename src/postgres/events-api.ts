@@ -4,10 +4,11 @@ import type { EventListFilter, ReplayOptions } from '../events-api.js';
 import { checkFilter, optionalFilterString, toLimit, toMs } from '../list-input.js';
 import { toEvent } from '../store/rows.js';
 import type { Page, WebhookEventRecord } from '../types.js';
-import { describe, isPlainObject } from '../validate.js';
+import { describe, isPlainObject, unknownKey } from '../validate.js';
 import type { PgContext } from './context.js';
 
 const EVENT_LIST_KEYS = new Set(['type', 'tenant', 'since', 'until', 'limit', 'cursor']);
+const REPLAY_KEYS = new Set(['endpointIds']);
 
 /** `sender.events` on PostgreSQL. */
 export class PgEvents {
@@ -46,6 +47,14 @@ export class PgEvents {
           'options',
           `Expected \`options\` to be an object, got ${describe(options)}`,
         );
+      const extra = unknownKey(options, REPLAY_KEYS);
+      if (extra !== undefined) {
+        throw new InvalidArgumentError(
+          extra,
+          `Unknown replay option \`${extra}\`; the only one is endpointIds`,
+          'ERR_UNKNOWN_OPTION',
+        );
+      }
       const ids = options.endpointIds;
       if (
         ids !== undefined &&

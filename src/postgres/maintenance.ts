@@ -68,11 +68,12 @@ export class PgMaintenance {
       total.events += batch.events;
       if (batch.deliveries < PRUNE_BATCH) break;
     }
-    const emptyCutoff = Math.min(
-      cutoffs.succeeded ?? Number.POSITIVE_INFINITY,
-      cutoffs.failed ?? Number.POSITIVE_INFINITY,
-    );
-    while (Number.isFinite(emptyCutoff) && !this.ctx.isClosed()) {
+    // Events nobody received go after the longest retention: never when a status is kept for ever (as on SQLite).
+    const emptyCutoff =
+      cutoffs.succeeded === null || cutoffs.failed === null
+        ? null
+        : Math.min(cutoffs.succeeded, cutoffs.failed);
+    while (emptyCutoff !== null && !this.ctx.isClosed()) {
       const events = await store.retention.sweepEmptyEvents(emptyCutoff, PRUNE_BATCH);
       total.events += events;
       if (events < PRUNE_BATCH) break;

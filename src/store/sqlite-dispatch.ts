@@ -46,7 +46,7 @@ export class SqliteDispatchStore implements DispatchStore {
    */
   record(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
     const { db, outbox, health, endpoints } = this.store;
-    return db
+    const outcome = db
       .transaction((): RecordOutcome => {
         outbox.record(results, owner);
         const byEndpoint = new Map<string, AttemptResult[]>();
@@ -100,6 +100,8 @@ export class SqliteDispatchStore implements DispatchStore {
         return { health: healths, disabled };
       })
       .immediate();
+    this.store.checkpointIfLarge();
+    return outcome;
   }
 
   dueTimes(endpointIds: readonly string[]): Map<string, number | null> {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Database as DatabaseHandle } from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { WebhookError } from '../errors/base.js';
@@ -13,6 +14,15 @@ import { RetentionSql } from './retention-sql.js';
 
 /** How long a connection waits for another process's write lock before failing, in ms. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * WAL bytes past which the dispatcher checkpoints even when it is never idle
+ * (SQLite's own auto-checkpoint is 1000 pages, about as much). The WAL file is
+ * also truncated back to this size when it restarts.
+ */
+const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+/** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
+const WAL_CHECK_INTERVAL_MS = 50;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -48,6 +58,7 @@ export class SqliteStore {
   readonly retention: RetentionSql;
   readonly log: LogSql;
   readonly isFile: boolean;
+  private walCheckedAt = 0;
 
   constructor(database: string | DatabaseHandle, prefix: string) {
     if (typeof database === 'string') {
@@ -73,6 +84,7 @@ export class SqliteStore {
           // A commit that crosses the auto-checkpoint threshold runs the checkpoint
           // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
           this.db.pragma('wal_autocheckpoint = 0');
+          this.db.pragma(`journal_size_limit = ${WAL_CHECKPOINT_BYTES}`);
         }
         this.db.pragma('synchronous = NORMAL');
       }
@@ -95,6 +107,20 @@ export class SqliteStore {
   /** Copies the WAL back into the database without waiting for readers (owned file connections only). */
   checkpoint(): void {
     if (this.owned && this.isFile && this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /**
+   * Checkpoints once the WAL has grown past WAL_CHECKPOINT_BYTES: a dispatcher
+   * that is never idle (a steady flow of events) would otherwise let it grow
+   * without bound. Looks at most every WAL_CHECK_INTERVAL_MS (wall-clock time).
+   */
+  checkpointIfLarge(): void {
+    if (!this.owned || !this.isFile || !this.db.open) return;
+    const now = Date.now();
+    if (now - this.walCheckedAt < WAL_CHECK_INTERVAL_MS) return;
+    this.walCheckedAt = now;
+    const size = fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > WAL_CHECKPOINT_BYTES) this.checkpoint();
   }
 
   /** Gives up to `pages` free pages back to the file system (files created by hookline only). */

@@ -4,7 +4,8 @@ import type { DeliveryFilter, EventFilter } from '../log-sql.js';
 import type { AttemptRow, DeliveryRow, EventRow } from '../rows.js';
 import { run } from './db.js';
 
-const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
+/** A delivery as `DeliveryRow`, from `deliveries d` joined to `events e`. */
+export const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
   d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at`;
 
 function statements(s: string) {

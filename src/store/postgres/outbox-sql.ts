@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { AttemptResult, NewEvent } from '../outbox-sql.js';
+import type { DeliveryRow } from '../rows.js';
 import { change, type Queryable, quoteIdent, run } from './db.js';
+import { DELIVERY_COLUMNS } from './log-sql.js';
 
 function statements(s: string) {
   return {
@@ -37,11 +39,12 @@ function statements(s: string) {
       FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[])
         AS r(seq, status, number, next_attempt_at, status_code, last_error, updated_at)
       WHERE d.seq = r.seq AND d.status = 'sending' AND d.lease_owner = $8`,
+    // Returns the row as this statement left it: a sender woken by the NOTIFY may claim it at once.
     retry: `WITH r AS (
         UPDATE ${s}.deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $1,
           series_start = CASE WHEN status = 'failed' THEN attempt_count ELSE series_start END
-        WHERE seq = $2 AND status IN ('pending', 'failed') RETURNING 1)
-      SELECT pg_notify($3, '') FROM r`,
+        WHERE seq = $2 AND status IN ('pending', 'failed') RETURNING *)
+      SELECT ${DELIVERY_COLUMNS}, pg_notify($3, '') AS notified FROM r d JOIN ${s}.events e ON e.seq = d.event_seq`,
     expireLeases: `UPDATE ${s}.deliveries SET status = 'pending', lease_until = NULL, lease_owner = NULL,
         updated_at = $1
       WHERE status = 'sending' AND lease_until <= $1`,
@@ -158,9 +161,12 @@ export class PgOutboxSql {
     ]);
   }
 
-  /** Schedules a pending or failed delivery for `now` (a failed one starts a fresh series); false otherwise. */
-  async retry(seq: number, now: number): Promise<boolean> {
-    return (await change(this.pool, this.sql.retry, [now, seq, this.channel])) > 0;
+  /**
+   * Schedules a pending or failed delivery for `now` (a failed one starts a
+   * fresh series) and returns it; `undefined` when it is neither.
+   */
+  async retry(seq: number, now: number): Promise<DeliveryRow | undefined> {
+    return (await run<DeliveryRow>(this.pool, this.sql.retry, [now, seq, this.channel]))[0];
   }
 
   expireLeases(now: number): Promise<number> {

@@ -1,0 +1,161 @@
+import pg from 'pg';
+import {
+  type Delivery,
+  type DeliveryListFilter,
+  type DeliveryWithAttempts,
+  type EmitItem,
+  type EmitOptions,
+  type EmittedEvent,
+  type Endpoint,
+  type EndpointHealth,
+  type EndpointInput,
+  type EndpointPatch,
+  type EventListFilter,
+  type Page,
+  type PruneResult,
+  type RecoverOptions,
+  type ReplayOptions,
+  type RetryManyFilter,
+  type RotateSecretOptions,
+  type SenderEvents,
+  type SenderOptions,
+  type SenderStats,
+  type WebhookEventRecord,
+  WebhookSender,
+} from '../../src/index.js';
+import { PgWebhookSender } from '../../src/postgres/index.js';
+import { ManualClock } from './clock.js';
+import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './postgres.js';
+import { type Receiver, type Responder, startReceiver } from './receiver.js';
+
+// The two stores behind one interface, for test/shared-behaviour.test.ts.
+
+const DAY = 24 * 60 * 60 * 1000;
+
+type Maybe<T> = T | Promise<T>;
+
+/** The API of both senders, each method as either store returns it. */
+export interface Sender {
+  endpoints: {
+    add(input: EndpointInput): Maybe<Endpoint>;
+    get(id: string): Maybe<Endpoint>;
+    list(): Maybe<Endpoint[]>;
+    update(id: string, patch: EndpointPatch): Maybe<Endpoint>;
+    remove(id: string): Maybe<void>;
+    enable(id: string): Maybe<Endpoint>;
+    disable(id: string, reason?: string): Maybe<Endpoint>;
+    rotateSecret(id: string, options?: RotateSecretOptions): Maybe<Endpoint>;
+    health(id: string): Maybe<EndpointHealth>;
+    recover(id: string, options: RecoverOptions): Maybe<number>;
+  };
+  events: {
+    get(id: string): Maybe<WebhookEventRecord>;
+    list(filter?: EventListFilter): Maybe<Page<WebhookEventRecord>>;
+    replay(id: string, options?: ReplayOptions): Maybe<number>;
+  };
+  deliveries: {
+    get(id: string): Maybe<DeliveryWithAttempts>;
+    list(filter?: DeliveryListFilter): Maybe<Page<Delivery>>;
+    retry(id: string): Maybe<Delivery>;
+    retryMany(filter: RetryManyFilter): Maybe<number>;
+  };
+  emit(type: string, payload: unknown, options?: EmitOptions): Maybe<EmittedEvent>;
+  emitMany(events: EmitItem[]): Maybe<EmittedEvent[]>;
+  start(): Maybe<void>;
+  drain(): Promise<void>;
+  stats(): Maybe<SenderStats>;
+  prune(): Promise<PruneResult>;
+  close(options?: { timeout?: number }): Promise<void>;
+  on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): unknown;
+}
+
+/** The options both senders take. */
+export type SharedOptions = Omit<SenderOptions, 'database' | 'tablePrefix'>;
+
+/** One store under test. */
+export interface StoreFactory {
+  /** Shown as the suite's name; says why when the store is unreachable and the suite is skipped. */
+  name: string;
+  available: boolean;
+  /** A sender on this store, ready to use (schema migrated). */
+  create(options: SharedOptions): Promise<Sender>;
+  /** After each test, once its senders are closed: the next test starts from an empty outbox. */
+  cleanup(): Promise<void>;
+  /** After the suite. */
+  dispose(): Promise<void>;
+}
+
+export function sqliteStore(): StoreFactory {
+  return {
+    name: 'SQLite (:memory:)',
+    available: true,
+    create: async (options) => new WebhookSender({ database: ':memory:', ...options }),
+    cleanup: async () => {},
+    dispose: async () => {},
+  };
+}
+
+const probe = await probePostgres();
+
+export function postgresStore(): StoreFactory {
+  const schema = uniqueSchema('shared');
+  const tables = ['endpoints', 'events', 'deliveries', 'attempts', 'endpoint_health', 'endpoint_minutes'];
+  let pool: pg.Pool | undefined;
+  let migrated = false;
+  return {
+    name: `PostgreSQL (${probe.available ? `schema ${schema} at ${PG_URL}` : probe.reason})`,
+    available: probe.available,
+    async create(options) {
+      pool ??= new pg.Pool({ connectionString: PG_URL, max: 10 });
+      const sender = new PgWebhookSender({ pool, schema, ...options });
+      await sender.ready;
+      migrated = true;
+      return sender;
+    },
+    async cleanup() {
+      if (pool === undefined || !migrated) return;
+      await pool.query(`TRUNCATE ${tables.map((t) => `"${schema}".${t}`).join(', ')} RESTART IDENTITY`);
+    },
+    async dispose() {
+      await pool?.end();
+      if (migrated) await dropSchema(schema);
+    },
+  };
+}
+
+export interface Kit {
+  sender(options?: SharedOptions): Promise<Sender>;
+  /** A sender on a ManualClock whose poll never comes: only emits, results and due timers move it. */
+  clocked(options?: SharedOptions): Promise<{ sender: Sender; clock: ManualClock }>;
+  receiver(responder?: Responder): Promise<Receiver>;
+}
+
+export function kit(store: StoreFactory): Kit & { cleanup(): Promise<void> } {
+  let senders: Sender[] = [];
+  let receivers: Receiver[] = [];
+  const k = {
+    async sender(options: SharedOptions = {}) {
+      const sender = await store.create({ allowPrivateNetworks: true, ...options });
+      senders.push(sender);
+      return sender;
+    },
+    async clocked(options: SharedOptions = {}) {
+      const clock = new ManualClock();
+      const sender = await k.sender({ clock, pollInterval: DAY, ...options });
+      return { sender, clock };
+    },
+    async receiver(responder?: Responder) {
+      const receiver = await startReceiver(responder);
+      receivers.push(receiver);
+      return receiver;
+    },
+    async cleanup() {
+      await Promise.all(senders.map((s) => s.close({ timeout: 0 })));
+      await Promise.all(receivers.map((r) => r.close()));
+      senders = [];
+      receivers = [];
+      await store.cleanup();
+    },
+  };
+  return k;
+}
