@@ -17,6 +17,8 @@ const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',')
   : null;
 const SCRIPTS = ['emit', 'compare', 'backlog', 'eventloop'];
+// Benchmarks that print their own tables (their figures are copied into BENCHMARKS.md by hand).
+const STANDALONE = ['fairness', 'retention', 'signing'];
 
 if (!fs.existsSync(path.join(here, 'node_modules', 'hookline'))) {
   console.log('bench/node_modules is missing: npm --prefix bench ci');
@@ -115,6 +117,22 @@ for (const name of SCRIPTS) {
   }
   latest[name] = JSON.parse(fs.readFileSync(tmp, 'utf8'));
   fs.rmSync(tmp);
+}
+for (const name of STANDALONE) {
+  if (only && !only.includes(name)) continue;
+  const t0 = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    [path.join(here, `${name}.mjs`), ...(quick ? ['--quick'] : [])],
+    {
+      stdio: 'inherit',
+    },
+  );
+  console.log(`(${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  if (result.status !== 0) {
+    console.error(`bench/${name}.mjs failed (exit ${result.status ?? result.signal})`);
+    failed.push(name);
+  }
 }
 latest.seconds = (performance.now() - started) / 1000;
 latest.machine.loadAverageAtEnd = os.loadavg();

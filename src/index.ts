@@ -26,10 +26,10 @@ export { NotStartedError } from './errors/state.js';
 export { SchemaVersionError, StoreError } from './errors/store.js';
 export { WebhookVerificationError, type WebhookVerificationErrorCode } from './errors/verification.js';
 export type { EventListFilter, Events, ReplayOptions } from './events-api.js';
+export type { LookupFunction } from './http/guarded-lookup.js';
 export type { TimeInput } from './list-input.js';
 export type { PruneResult } from './maintenance.js';
 export type { SenderOptions } from './options.js';
-export type { LookupFunction } from './http/guarded-lookup.js';
 export {
   DEFAULT_RETRY_SCHEDULE,
   type RetryContext,

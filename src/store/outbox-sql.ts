@@ -48,10 +48,7 @@ export class OutboxSql {
   private readonly retryStmt: Statement;
   private readonly eventSeqStmt: Statement<[string], { seq: number }>;
 
-  constructor(
-    private readonly db: Database,
-    p: string,
-  ) {
+  constructor(db: Database, p: string) {
     this.insertEventStmt = db.prepare(
       `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
