@@ -11,5 +11,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // `import.meta.url` in the CommonJS build too (the checkpoint worker resolves better-sqlite3 with it).
+  shims: true,
   external: ['pg'],
 });

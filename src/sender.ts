@@ -240,7 +240,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       await this.#maintenance.stop();
       await this.#dispatcher.close((timeout as number | undefined) ?? this.#options.timeout);
       this.#agents.destroy();
-      this.#store.close();
+      await this.#store.close();
     })();
     return this.#closing;
   }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { WebhookError } from '../errors/base.js';
 import { StoreError } from '../errors/store.js';
 import { BulkSql } from './bulk-sql.js';
+import { Checkpointer } from './checkpointer.js';
 import { ClaimSql } from './claim-sql.js';
 import { EndpointSql } from './endpoint-sql.js';
 import { HealthSql } from './health-sql.js';
@@ -58,6 +59,8 @@ export class SqliteStore {
   readonly retention: RetentionSql;
   readonly log: LogSql;
   readonly isFile: boolean;
+  /** Checkpoints off the application's thread (owned file databases). */
+  readonly checkpointer: Checkpointer | null = null;
   private walCheckedAt = 0;
 
   constructor(database: string | DatabaseHandle, prefix: string) {
@@ -102,11 +105,17 @@ export class SqliteStore {
     this.bulk = new BulkSql(this.db, prefix);
     this.retention = new RetentionSql(this.db, prefix);
     this.log = new LogSql(this.db, prefix);
+    if (this.owned && this.isFile) this.checkpointer = new Checkpointer(this.db.name);
   }
 
-  /** Copies the WAL back into the database without waiting for readers (owned file connections only). */
+  /**
+   * Copies the WAL back into the database without waiting for readers (owned
+   * file connections only), in the checkpoint worker when it runs.
+   */
   checkpoint(): void {
-    if (this.owned && this.isFile && this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+    if (!this.owned || !this.isFile || !this.db.open) return;
+    if (this.checkpointer?.request()) return;
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /**
@@ -128,9 +137,11 @@ export class SqliteStore {
     if (this.owned && this.isFile && this.db.open) this.db.pragma(`incremental_vacuum(${Math.floor(pages)})`);
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.owned && this.db.open) {
-      this.checkpoint();
+      // The last one in-thread: the worker is gone, and nothing waits on this thread any more.
+      if (this.isFile) this.db.pragma('wal_checkpoint(PASSIVE)');
       this.db.close();
     }
   }
