@@ -156,6 +156,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
         clock: o.clock,
         owner,
         endpointConcurrency: o.endpointConcurrency,
+        listening: (name) => this.#bus.listenerCount(name) > 0,
       },
       this.#notify,
     );

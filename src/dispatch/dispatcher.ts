@@ -8,7 +8,7 @@ import { nextRetryDelay, type RetryPolicy } from '../retry.js';
 import type { ClaimedDelivery } from '../store/claim-sql.js';
 import type { AttemptResult } from '../store/outbox-sql.js';
 import { iso } from '../store/rows.js';
-import type { DeliveryNotice, Notify } from './notices.js';
+import type { DeliveryNotice, Notify, SenderEvents } from './notices.js';
 import { ClaimPlanner } from './planner.js';
 import { buildBody, buildHeaders } from './request.js';
 import type { DispatchStore, RecordOutcome } from './store-port.js';
@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   clock: Clock;
   owner: string;
   endpointConcurrency: number;
+  /** Whether anyone listens to a sender event. */
+  listening: (name: keyof SenderEvents) => boolean;
 }
 
 // Through require(esm), the CommonJS build sees p-queue's module namespace where ESM sees the class.
@@ -367,7 +369,9 @@ export class Dispatcher {
   }
 
   private announce({ result, notice }: Finished): void {
-    if (result.logged) {
+    // Most applications listen to few of these: build only the notices someone will read.
+    const { listening } = this.options;
+    if (result.logged && listening('attempt')) {
       this.notify('attempt', {
         ...notice,
         attempt: result.number,
@@ -378,23 +382,26 @@ export class Dispatcher {
       });
     }
     if (result.status === 'succeeded') {
-      this.notify('delivered', { ...notice, attempts: result.number, statusCode: result.statusCode! });
+      if (listening('delivered'))
+        this.notify('delivered', { ...notice, attempts: result.number, statusCode: result.statusCode! });
     } else if (result.status === 'pending') {
-      this.notify('retrying', {
-        ...notice,
-        attempts: result.number,
-        statusCode: result.statusCode,
-        errorCode: result.errorCode,
-        nextAttemptAt: iso(result.nextAttemptAt!),
-      });
+      if (listening('retrying'))
+        this.notify('retrying', {
+          ...notice,
+          attempts: result.number,
+          statusCode: result.statusCode,
+          errorCode: result.errorCode,
+          nextAttemptAt: iso(result.nextAttemptAt!),
+        });
     } else {
-      this.notify('failed', {
-        ...notice,
-        attempts: result.number,
-        statusCode: result.statusCode,
-        errorCode: result.errorCode,
-        errorMessage: result.errorMessage ?? result.lastError,
-      });
+      if (listening('failed'))
+        this.notify('failed', {
+          ...notice,
+          attempts: result.number,
+          statusCode: result.statusCode,
+          errorCode: result.errorCode,
+          errorMessage: result.errorMessage ?? result.lastError,
+        });
     }
   }
 

@@ -165,6 +165,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
         clock: o.clock,
         owner,
         endpointConcurrency: o.endpointConcurrency,
+        listening: (name) => this.#bus.listenerCount(name) > 0,
       },
       this.#notify,
     );

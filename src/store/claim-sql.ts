@@ -63,7 +63,7 @@ export class ClaimSql {
   private readonly claimStmt: Statement<[number, string, number, string, number, number, number], ClaimRow>;
   private readonly claimOneStmt: Statement<[number, string, number, number], ClaimRow>;
   private readonly dueStmt: Statement<[string, number], { t: number | null }>;
-  private readonly eventStmt: Statement<[number], EventRow>;
+  private readonly eventsStmt: Statement<[string], EventRow & { seq: number }>;
   private readonly fifoWindowStmt: Statement<[string, number, number], FifoRow>;
   /** Per FIFO endpoint, a seq below which it has no active row: the window scan starts there. */
   private readonly fifoLow = new Map<string, number>();
@@ -92,7 +92,10 @@ export class ClaimSql {
       `SELECT min(next_attempt_at) AS t FROM ${p}deliveries
        WHERE endpoint_id = ? AND status = 'pending' AND min(attempt_count, 1) = ?`,
     );
-    this.eventStmt = db.prepare(`SELECT id, type, tenant, payload, created_at FROM ${p}events WHERE seq = ?`);
+    // One read for the events of a whole claim.
+    this.eventsStmt = db.prepare(
+      `SELECT seq, id, type, tenant, payload, created_at FROM ${p}events WHERE seq IN (SELECT value FROM json_each(?))`,
+    );
     this.fifoWindowStmt = db.prepare(
       `SELECT seq, status, next_attempt_at, ordering_key FROM ${p}deliveries
        WHERE endpoint_id = ? AND seq >= ? AND status IN ('pending', 'sending') ORDER BY seq LIMIT ?`,
@@ -112,7 +115,7 @@ export class ClaimSql {
   ): ClaimOutcome {
     return this.db
       .transaction((): ClaimOutcome => {
-        const claimed: ClaimedDelivery[] = [];
+        const taken: ClaimRow[] = [];
         const nextDue = new Map<string, number | null>();
         let left = budget;
         for (const request of plan) {
@@ -122,11 +125,11 @@ export class ClaimSql {
             ? this.claimFifo(request.endpointId, asked, now, owner, leaseUntil)
             : this.claimFair(request.endpointId, asked, now, owner, leaseUntil);
           rows.sort((a, b) => a.seq - b.seq);
-          for (const row of rows) claimed.push(this.withEvent(row));
+          for (const row of rows) taken.push(row);
           left -= rows.length;
           if (rows.length < asked) nextDue.set(request.endpointId, due());
         }
-        return { claimed, nextDue };
+        return { claimed: this.withEvents(taken), nextDue };
       })
       .immediate();
   }
@@ -192,18 +195,25 @@ export class ClaimSql {
     return { rows, due: () => due };
   }
 
-  private withEvent(row: ClaimRow): ClaimedDelivery {
-    const event = this.eventStmt.get(row.event_seq)!;
-    return {
-      seq: row.seq,
-      endpointId: row.endpoint_id,
-      attemptCount: row.attempt_count,
-      seriesStart: row.series_start,
-      eventId: event.id,
-      eventType: event.type,
-      tenant: event.tenant,
-      payload: event.payload,
-      eventCreatedAt: event.created_at,
-    };
+  private withEvents(rows: readonly ClaimRow[]): ClaimedDelivery[] {
+    if (rows.length === 0) return [];
+    const events = new Map<number, EventRow>();
+    for (const event of this.eventsStmt.all(JSON.stringify(rows.map((row) => row.event_seq)))) {
+      events.set(event.seq, event);
+    }
+    return rows.map((row) => {
+      const event = events.get(row.event_seq)!;
+      return {
+        seq: row.seq,
+        endpointId: row.endpoint_id,
+        attemptCount: row.attempt_count,
+        seriesStart: row.series_start,
+        eventId: event.id,
+        eventType: event.type,
+        tenant: event.tenant,
+        payload: event.payload,
+        eventCreatedAt: event.created_at,
+      };
+    });
   }
 }
