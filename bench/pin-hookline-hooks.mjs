@@ -1,4 +1,4 @@
-// Module resolution hooks for pin-hookline.mjs: 'hookline' -> the pinned copy of dist/index.js.
+// Module resolution hooks for pin-hookline.mjs: 'hookline' (and 'hookline/postgres') -> the pinned copy of dist/.
 let target = null;
 
 export function initialize(data) {
@@ -7,5 +7,8 @@ export function initialize(data) {
 
 export function resolve(specifier, context, nextResolve) {
   if (specifier === 'hookline' && target !== null) return { url: target, shortCircuit: true };
+  if (specifier === 'hookline/postgres' && target !== null) {
+    return { url: target.replace(/index\.js$/, 'postgres.js'), shortCircuit: true };
+  }
   return nextResolve(specifier, context);
 }

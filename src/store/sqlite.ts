@@ -22,6 +22,8 @@ const BUSY_TIMEOUT_MS = 5_000;
  * also truncated back to this size when it restarts.
  */
 const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+/** WAL bytes past which the checkpoint runs in-thread, to catch up with a worker that cannot. */
+const WAL_HARD_LIMIT_BYTES = 16 * WAL_CHECKPOINT_BYTES;
 /** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
 const WAL_CHECK_INTERVAL_MS = 50;
 
@@ -129,7 +131,14 @@ export class SqliteStore {
     if (now - this.walCheckedAt < WAL_CHECK_INTERVAL_MS) return;
     this.walCheckedAt = now;
     const size = fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-    if (size > WAL_CHECKPOINT_BYTES) this.checkpoint();
+    if (size > WAL_HARD_LIMIT_BYTES) {
+      // The worker's checkpoints run while this connection keeps writing, so under a steady load they
+      // may never reach the end of the WAL, and the WAL only restarts (and is truncated) after one that
+      // does. Past the hard limit, one in-thread checkpoint catches up: a rare, bounded stall.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } else if (size > WAL_CHECKPOINT_BYTES) {
+      this.checkpoint();
+    }
   }
 
   /** Gives up to `pages` free pages back to the file system (files created by hookline only). */
