@@ -40,10 +40,12 @@ if (mode === 'deliver') {
     endpointConcurrency: Number(concurrency),
     allowPrivateNetworks: true,
     pollInterval: 200,
+    autoStart: false,
   });
   await sender.ready;
   process.send?.('ready');
-  process.on('message', async () => {
+  process.on('message', async (message) => {
+    if (message === 'start') return sender.start();
     await sender.close({ timeout: 2_000 });
     process.exit(0);
   });
@@ -61,7 +63,12 @@ if (mode === 'deliver') {
   const receiver = await startReceiver();
 
   // Emit cost.
-  const sender = new PgWebhookSender({ connectionString, schema: SCHEMA, autoStart: false, allowPrivateNetworks: true });
+  const sender = new PgWebhookSender({
+    connectionString,
+    schema: SCHEMA,
+    autoStart: false,
+    allowPrivateNetworks: true,
+  });
   await sender.ready;
   await sender.endpoints.add({ url: receiver.url });
   for (let i = 0; i < 50; i++) await sender.emit('order.created', payload);
@@ -76,33 +83,47 @@ if (mode === 'deliver') {
 
   // Deliveries/s with 1, 2 and 4 processes, each with CONCURRENCY / processes requests in flight.
   const delivered = async () =>
-    Number((await admin.query(`SELECT count(*) AS n FROM ${SCHEMA}.deliveries WHERE status = 'succeeded'`)).rows[0].n);
+    Number(
+      (await admin.query(`SELECT count(*) AS n FROM ${SCHEMA}.deliveries WHERE status = 'succeeded'`)).rows[0]
+        .n,
+    );
   const rates = { 1: [], 2: [], 4: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const processes of [1, 2, 4]) {
       await admin.query(`TRUNCATE ${SCHEMA}.attempts, ${SCHEMA}.deliveries, ${SCHEMA}.events`);
       for (let i = 0; i < EVENTS; i += 1_000) {
-        await sender.emitMany(Array.from({ length: Math.min(1_000, EVENTS - i) }, () => ({ type: 'order.created', payload })));
+        await sender.emitMany(
+          Array.from({ length: Math.min(1_000, EVENTS - i) }, () => ({ type: 'order.created', payload })),
+        );
       }
       const children = [];
       for (let i = 0; i < processes; i++) {
-        const child = fork(new URL(import.meta.url), ['deliver', connectionString, String(CONCURRENCY / processes)], {
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
+        const child = fork(
+          new URL(import.meta.url),
+          ['deliver', connectionString, String(CONCURRENCY / processes)],
+          {
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          },
+        );
         await new Promise((resolve) => child.once('message', resolve));
         children.push(child);
       }
-      // The senders start on construction; time from the first ready to the last delivery.
+      // Every process is ready before any starts: the clock runs from the start to the last delivery.
       const t0 = performance.now();
+      for (const child of children) child.send('start');
       const deadline = t0 + (quick ? 60_000 : 240_000);
-      while ((await delivered()) < EVENTS && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ((await delivered()) < EVENTS && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       const seconds = (performance.now() - t0) / 1000;
       rates[processes].push(EVENTS / seconds);
       await Promise.all(
-        children.map((child) => new Promise((resolve) => {
-          child.once('exit', resolve);
-          child.send('stop');
-        })),
+        children.map(
+          (child) =>
+            new Promise((resolve) => {
+              child.once('exit', resolve);
+              child.send('stop');
+            }),
+        ),
       );
     }
   }
@@ -122,30 +143,43 @@ if (mode === 'deliver') {
       url: receiver.url,
       pgUser: service.user,
     };
-    execFile(process.execPath, [path.join(benchDir, 'contender.mjs'), JSON.stringify(cfg)], { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()));
-      } catch {
-        resolve({ error: error?.message ?? 'no result' });
-      }
-    });
+    execFile(
+      process.execPath,
+      [path.join(benchDir, 'contender.mjs'), JSON.stringify(cfg)],
+      { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout) => {
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop()));
+        } catch {
+          resolve({ error: error?.message ?? 'no result' });
+        }
+      },
+    );
   });
   await reset();
   await admin.query(`DROP SCHEMA IF EXISTS ${PGBOSS_SCHEMA} CASCADE`);
   await admin.end();
   await receiver.stop();
 
-  console.log(`\nPostgreSQL (${EVENTS} events of 1 KB per run, ${ROUNDS} round(s), ${CONCURRENCY} requests in flight in all)`);
+  console.log(
+    `\nPostgreSQL (${EVENTS} events of 1 KB per run, ${ROUNDS} round(s), ${CONCURRENCY} requests in flight in all)`,
+  );
   console.log(
     table(
       ['case', 'value'],
       [
         ['hookline `await sender.emit()` p50 / p99 µs', `${fmt(emit.p50)} / ${fmt(emit.p99)}`],
-        ['pg-boss `await boss.send()` p50 / p99 µs', pgboss.enqueue ? `${fmt(pgboss.enqueue.p50Us)} / ${fmt(pgboss.enqueue.p99Us)}` : 'n/a'],
+        [
+          'pg-boss `await boss.send()` p50 / p99 µs',
+          pgboss.enqueue ? `${fmt(pgboss.enqueue.p50Us)} / ${fmt(pgboss.enqueue.p99Us)}` : 'n/a',
+        ],
         ['hookline deliveries/s, 1 process', int(median(rates[1]))],
         ['hookline deliveries/s, 2 processes', int(median(rates[2]))],
         ['hookline deliveries/s, 4 processes', int(median(rates[4]))],
-        ['pg-boss deliveries/s, 1 process', pgboss.deliver ? int(pgboss.deliver.rate) : `n/a (${pgboss.error ?? ''})`],
+        [
+          'pg-boss deliveries/s, 1 process',
+          pgboss.deliver ? int(pgboss.deliver.rate) : `n/a (${pgboss.error ?? ''})`,
+        ],
       ],
     ),
   );

@@ -1,27 +1,18 @@
 import { requeueFailed } from './bulk-retry.js';
-import { circuitState } from './circuit.js';
 import type { Clock } from './clock.js';
+import { ADD_KEYS, type EndpointInput, type EndpointPatch, UPDATE_KEYS } from './endpoint-input.js';
 import {
-  ADD_KEYS,
-  type EndpointInput,
-  type EndpointPatch,
-  UPDATE_KEYS,
-  validateConcurrency,
-  validateDescription,
-  validateEvents,
-  validateHeaders,
-  validateMetadata,
-  validateOrdering,
-  validateRateLimit,
-  validateTenant,
-  validateUrl,
-} from './endpoint-input.js';
+  HEALTH_WINDOW_MS,
+  newEndpointRow,
+  patchedEndpointRow,
+  rotatedEndpointRow,
+  secretFrom,
+  toEndpointHealth,
+} from './endpoint-rows.js';
 import { InvalidArgumentError, NotFoundError } from './errors/input.js';
-import { newEndpointId } from './ids.js';
 import { type TimeInput, toMs } from './list-input.js';
-import { generateSecret, parseSecret } from './signing.js';
 import type { EndpointSql } from './store/endpoint-sql.js';
-import { type EndpointRow, iso, toEndpoint } from './store/rows.js';
+import { type EndpointRow, toEndpoint } from './store/rows.js';
 import type { SqliteStore } from './store/sqlite.js';
 import type { Endpoint, EndpointHealth } from './types.js';
 import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './validate.js';
@@ -86,40 +77,7 @@ export class Endpoints {
   add(input: EndpointInput): Endpoint {
     this.guard('endpoints.add');
     const o = checkObject(input, 'endpoint', ADD_KEYS);
-    const url = validateUrl(o.url);
-    this.checkUrl(url);
-    let secret: string;
-    if (o.secret === undefined) secret = generateSecret();
-    else {
-      if (typeof o.secret !== 'string')
-        throw new InvalidArgumentError(
-          'secret',
-          'Expected `secret` to be a `whsec_` string',
-          'ERR_INVALID_SECRET',
-        );
-      parseSecret(o.secret);
-      secret = o.secret;
-    }
-    const now = this.clock.now();
-    const row: EndpointRow = {
-      id: newEndpointId(),
-      url,
-      events: JSON.stringify(o.events === undefined ? ['*'] : validateEvents(o.events)),
-      tenant: validateTenant(o.tenant),
-      secret,
-      previous_secret: null,
-      previous_secret_until: null,
-      headers: JSON.stringify(validateHeaders(o.headers)),
-      description: validateDescription(o.description),
-      metadata: JSON.stringify(validateMetadata(o.metadata)),
-      concurrency: validateConcurrency(o.concurrency),
-      rate_limit_per_second: validateRateLimit(o.rateLimit),
-      ordering: validateOrdering(o.ordering),
-      enabled: 1,
-      disabled_reason: null,
-      created_at: now,
-      updated_at: now,
-    };
+    const row = newEndpointRow(o, this.checkUrl, () => this.clock.now());
     this.sql.insert(row);
     return toEndpoint(row);
   }
@@ -139,22 +97,16 @@ export class Endpoints {
   /** Changes the given fields and returns the endpoint. */
   update(id: string, patch: EndpointPatch): Endpoint {
     this.guard('endpoints.update');
-    const row = { ...this.row(id) };
+    const current = this.row(id);
     const o = checkObject(patch, 'patch', UPDATE_KEYS);
     // `undefined` means "not given", as everywhere else: it changes nothing (null clears).
-    if (o.url !== undefined) {
-      row.url = validateUrl(o.url);
-      this.checkUrl(row.url);
-    }
-    if (o.events !== undefined) row.events = JSON.stringify(validateEvents(o.events));
-    if (o.tenant !== undefined) row.tenant = validateTenant(o.tenant);
-    if (o.headers !== undefined) row.headers = JSON.stringify(validateHeaders(o.headers));
-    if (o.description !== undefined) row.description = validateDescription(o.description);
-    if (o.metadata !== undefined) row.metadata = JSON.stringify(validateMetadata(o.metadata));
-    if (o.concurrency !== undefined) row.concurrency = validateConcurrency(o.concurrency);
-    if (o.rateLimit !== undefined) row.rate_limit_per_second = validateRateLimit(o.rateLimit);
-    if (o.ordering !== undefined) row.ordering = validateOrdering(o.ordering);
-    row.updated_at = this.clock.now();
+    const row = patchedEndpointRow(
+      current,
+      o,
+      (key) => o[key] !== undefined,
+      this.checkUrl,
+      () => this.clock.now(),
+    );
     this.sql.update(row);
     return toEndpoint(row);
   }
@@ -187,19 +139,7 @@ export class Endpoints {
     const row = this.row(id);
     const now = this.clock.now();
     const h = this.store.health.get(row.id);
-    const { succeeded, failed } = this.store.health.outcomes(row.id, now, 60 * 60 * 1000);
-    const at = (ms: number | null) => (ms === null ? null : iso(ms));
-    return {
-      endpointId: row.id,
-      circuit: circuitState(h, now),
-      consecutiveFailures: h.consecutiveFailures,
-      failingSince: at(h.failingSince),
-      lastSuccessAt: at(h.lastSuccessAt),
-      lastFailureAt: at(h.lastFailureAt),
-      circuitOpenUntil: at(h.circuitOpenUntil),
-      attemptsLastHour: succeeded + failed,
-      successRateLastHour: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
-    };
+    return toEndpointHealth(row.id, h, this.store.health.outcomes(row.id, now, HEALTH_WINDOW_MS), now);
   }
 
   /**
@@ -247,27 +187,9 @@ export class Endpoints {
         `Expected \`graceMs\` to be an integer >= 0, got ${describe(graceMs)}`,
       );
     }
-    let secret: string;
-    if (o.secret === undefined) secret = generateSecret();
-    else {
-      if (typeof o.secret !== 'string')
-        throw new InvalidArgumentError(
-          'secret',
-          'Expected `secret` to be a `whsec_` string',
-          'ERR_INVALID_SECRET',
-        );
-      parseSecret(o.secret);
-      secret = o.secret;
-    }
+    const secret = secretFrom(o.secret);
     const current = this.row(id);
-    const now = this.clock.now();
-    const row = {
-      ...current,
-      secret,
-      previous_secret: graceMs > 0 ? current.secret : null,
-      previous_secret_until: graceMs > 0 ? now + graceMs : null,
-      updated_at: now,
-    };
+    const row = rotatedEndpointRow(current, secret, graceMs, this.clock.now());
     this.sql.update(row);
     return toEndpoint(row);
   }

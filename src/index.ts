@@ -1,4 +1,5 @@
 export type { Clock } from './clock.js';
+export type { CloseOptions } from './close-options.js';
 export type { Deliveries, DeliveryListFilter, RetryManyFilter } from './deliveries-api.js';
 export type {
   AttemptNotice,
@@ -10,7 +11,7 @@ export type {
   SenderEvents,
 } from './dispatch/notices.js';
 export type { Duration } from './duration.js';
-export type { EmitItem, EmitOptions } from './emit.js';
+export type { EmitItem, EmitOptions } from './emit-input.js';
 export type { EndpointInput, EndpointPatch } from './endpoint-input.js';
 export type { Endpoints, RecoverOptions, RotateSecretOptions } from './endpoints.js';
 export { WebhookError, type WebhookErrorContext } from './errors/base.js';
@@ -36,7 +37,7 @@ export {
   type RetryFunction,
   type RetryPolicy,
 } from './retry.js';
-export { type CloseOptions, type EventMap, WebhookSender } from './sender.js';
+export { type EventMap, WebhookSender } from './sender.js';
 export {
   generateSecret,
   signWebhook,

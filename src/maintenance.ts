@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { RetentionCutoffs } from './store/retention-sql.js';
 import type { SqliteStore } from './store/sqlite.js';
 
 /** Rows looked at per batch: small enough that one batch takes a few milliseconds. */
@@ -11,6 +12,29 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export interface PruneResult {
   deliveries: number;
   events: number;
+}
+
+/** Per-minute outcome counts are kept this long, in ms: `health` reads the last hour. */
+export const MINUTE_COUNTS_KEPT_MS = 2 * 60 * 60 * 1000;
+
+/**
+ * The creation times before which finished deliveries go, by status (`null`:
+ * kept for ever), and before which events nobody received go: after the
+ * longest retention, never when a status is kept for ever.
+ */
+export function retentionCutoffs(
+  retention: { succeeded: number | null; failed: number | null },
+  now: number,
+): { cutoffs: RetentionCutoffs; emptyCutoff: number | null } {
+  const cutoffs = {
+    succeeded: retention.succeeded === null ? null : now - retention.succeeded,
+    failed: retention.failed === null ? null : now - retention.failed,
+  };
+  const emptyCutoff =
+    cutoffs.succeeded === null || cutoffs.failed === null
+      ? null
+      : Math.min(cutoffs.succeeded, cutoffs.failed);
+  return { cutoffs, emptyCutoff };
 }
 
 /**
@@ -62,10 +86,7 @@ export class Maintenance {
     const total: PruneResult = { deliveries: 0, events: 0 };
     if (!this.enabled) return total;
     const now = this.clock.now();
-    const cutoffs = {
-      succeeded: this.retention.succeeded === null ? null : now - this.retention.succeeded,
-      failed: this.retention.failed === null ? null : now - this.retention.failed,
-    };
+    const { cutoffs, emptyCutoff } = retentionCutoffs(this.retention, now);
     const { store } = this;
     let after = 0;
     for (;;) {
@@ -87,11 +108,6 @@ export class Maintenance {
       if (batch.done) break;
       await yieldToEventLoop();
     }
-    // Events nobody received go after the longest retention: never when a status is kept for ever.
-    const emptyCutoff =
-      cutoffs.succeeded === null || cutoffs.failed === null
-        ? null
-        : Math.min(cutoffs.succeeded, cutoffs.failed);
     let eventAfter: number | null = 0;
     while (eventAfter !== null && emptyCutoff !== null) {
       if (!store.db.open) return total;
@@ -104,7 +120,7 @@ export class Maintenance {
       eventAfter = batch.last;
       await yieldToEventLoop();
     }
-    store.health.pruneMinutes(now - 2 * 60 * 60 * 1000);
+    store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
     return total;
   }
 }

@@ -1,5 +1,5 @@
 import { circuitState, type HealthState } from '../circuit.js';
-import type { LiveEndpoint } from '../endpoint-cache.js';
+import type { LiveEndpoint } from '../live-endpoints.js';
 import type { ClaimRequest } from '../store/claim-sql.js';
 
 interface Bucket {

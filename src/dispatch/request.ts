@@ -1,4 +1,4 @@
-import type { LiveEndpoint } from '../endpoint-cache.js';
+import type { LiveEndpoint } from '../live-endpoints.js';
 import { signPayload } from '../signing.js';
 import type { ClaimedDelivery } from '../store/claim-sql.js';
 import { iso } from '../store/rows.js';

@@ -1,5 +1,5 @@
 import type { HealthState } from '../circuit.js';
-import type { LiveEndpoint } from '../endpoint-cache.js';
+import type { LiveEndpoint } from '../live-endpoints.js';
 import type { ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
 import type { AttemptResult } from '../store/outbox-sql.js';
 

@@ -1,34 +1,16 @@
-import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { DeliveryListFilter, RetryManyFilter } from '../deliveries-api.js';
-import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
-import { parseSeqId } from '../ids.js';
-import { checkFilter, optionalFilterString, toLimit, toMs } from '../list-input.js';
+import { NotFoundError } from '../errors/input.js';
+import {
+  deliveryListQuery,
+  deliverySeq,
+  notRetriableError,
+  pageOf,
+  retryManyFilter,
+} from '../list-queries.js';
 import { toAttempt, toDelivery } from '../store/rows.js';
-import type { Delivery, DeliveryStatus, DeliveryWithAttempts, Page } from '../types.js';
-import { describe } from '../validate.js';
+import type { Delivery, DeliveryWithAttempts, Page } from '../types.js';
 import { requeueFailed } from './bulk-retry.js';
 import type { PgContext } from './context.js';
-
-const DELIVERY_LIST_KEYS = new Set([
-  'status',
-  'endpointId',
-  'eventId',
-  'eventType',
-  'tenant',
-  'since',
-  'until',
-  'limit',
-  'cursor',
-]);
-const RETRY_MANY_KEYS = new Set(['status', 'endpointId', 'eventType', 'since', 'until']);
-const STATUSES = new Set(['pending', 'sending', 'succeeded', 'failed']);
-
-function deliverySeq(id: unknown): number {
-  const seq = parseSeqId('dlv_', id);
-  if (seq === null)
-    throw new InvalidArgumentError('id', `Expected a delivery id (\`dlv_...\`), got ${describe(id)}`);
-  return seq;
-}
 
 /** `sender.deliveries` on PostgreSQL. */
 export class PgDeliveries {
@@ -48,29 +30,8 @@ export class PgDeliveries {
   /** Deliveries, newest first. */
   list(filter?: DeliveryListFilter): Promise<Page<Delivery>> {
     return this.ctx.call('deliveries.list', async () => {
-      const f = checkFilter(filter, DELIVERY_LIST_KEYS);
-      if (f.status !== undefined && !STATUSES.has(f.status as string)) {
-        throw new InvalidArgumentError(
-          'status',
-          `Expected \`status\` to be one of pending, sending, succeeded, failed, got ${describe(f.status)}`,
-        );
-      }
-      const limit = toLimit(f.limit);
-      const rows = await this.ctx.store.log.listDeliveries({
-        status: f.status as DeliveryStatus | undefined,
-        endpointId: optionalFilterString(f.endpointId, 'endpointId'),
-        eventId: optionalFilterString(f.eventId, 'eventId'),
-        eventType: optionalFilterString(f.eventType, 'eventType'),
-        tenant: optionalFilterString(f.tenant, 'tenant'),
-        since: toMs(f.since, 'since'),
-        until: toMs(f.until, 'until'),
-        before: f.cursor === undefined ? undefined : decodeCursor('d', f.cursor),
-        limit: limit + 1,
-      });
-      const more = rows.length > limit;
-      if (more) rows.pop();
-      const last = rows[rows.length - 1];
-      return { items: rows.map(toDelivery), nextCursor: more && last ? encodeCursor('d', last.seq) : null };
+      const { query, limit } = deliveryListQuery(filter);
+      return pageOf(await this.ctx.store.log.listDeliveries(query), limit, 'd', toDelivery);
     });
   }
 
@@ -83,12 +44,7 @@ export class PgDeliveries {
       if (retried === undefined) {
         const row = await this.ctx.store.log.getDelivery(seq);
         if (row === undefined) throw new NotFoundError('delivery', id);
-        throw new InvalidArgumentError(
-          'id',
-          `Delivery \`${id}\` is ${row.status}; only pending or failed deliveries can be retried`,
-          'ERR_INVALID_STATE',
-          { deliveryId: id },
-        );
+        throw notRetriableError(id, row.status);
       }
       const delivery = toDelivery(retried);
       this.ctx.scheduled(delivery.endpointId, now);
@@ -99,19 +55,7 @@ export class PgDeliveries {
   /** Puts every failed delivery matching the filter back to pending, oldest first. Resolves to how many. */
   retryMany(filter: RetryManyFilter): Promise<number> {
     return this.ctx.call('deliveries.retryMany', async () => {
-      const f = checkFilter(filter, RETRY_MANY_KEYS);
-      if (f.status !== 'failed') {
-        throw new InvalidArgumentError(
-          'status',
-          `Expected \`status: 'failed'\` (only failed deliveries can be retried in bulk), got ${describe(f.status)}`,
-        );
-      }
-      return requeueFailed(this.ctx, {
-        endpointId: optionalFilterString(f.endpointId, 'endpointId'),
-        eventType: optionalFilterString(f.eventType, 'eventType'),
-        since: toMs(f.since, 'since'),
-        until: toMs(f.until, 'until'),
-      });
+      return requeueFailed(this.ctx, retryManyFilter(filter));
     });
   }
 }

@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
-import { type PreparedEvent, prepare } from '../emit.js';
+import {
+  checkEventArray,
+  emittedAgain,
+  newEventRow,
+  type PreparedEvent,
+  prepare,
+  prepareMany,
+} from '../emit-input.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
 import { newEventId } from '../ids.js';
 import { type Queryable, transaction } from '../store/postgres/db.js';
@@ -46,12 +53,7 @@ export class PgEmitter {
   }
 
   emitMany(events: unknown, options: unknown): Promise<EmittedEvent[]> {
-    if (!Array.isArray(events)) {
-      throw new InvalidArgumentError(
-        'events',
-        `Expected an array of { type, payload } objects, got ${describe(events)}`,
-      );
-    }
+    checkEventArray(events);
     if (
       options !== undefined &&
       (!isPlainObject(options) || unknownKey(options, EMIT_MANY_KEYS) !== undefined)
@@ -59,15 +61,7 @@ export class PgEmitter {
       throw new InvalidArgumentError('options', `Expected \`{ client? }\`, got ${describe(options)}`);
     }
     const { client } = takeClient(options, '');
-    const prepared = events.map((item: unknown, i) => {
-      if (!isPlainObject(item)) {
-        throw new InvalidArgumentError(
-          `events[${i}]`,
-          `Expected \`events[${i}]\` to be a { type, payload } object, got ${describe(item)}`,
-        );
-      }
-      return prepare(item.type, item.payload, item, this.ctx.maxPayloadBytes, `events[${i}]`);
-    });
+    const prepared = prepareMany(events, this.ctx.maxPayloadBytes);
     if (prepared.length === 0) return Promise.resolve([]);
     return this.ctx.call('emitMany', async () => {
       const now = this.ctx.clock.now();
@@ -118,27 +112,13 @@ export class PgEmitter {
     const id = newEventId();
     const seq = await store.outbox.insertEvent(
       db,
-      {
-        id,
-        type: event.type,
-        tenant: event.tenant,
-        idempotencyKey: event.idempotencyKey,
-        orderingKey: event.orderingKey,
-        payload: event.json,
-        createdAt: now,
-      },
+      newEventRow(id, event, now),
       targets.map((endpoint) => endpoint.id),
     );
     if (seq === null) {
       // An event with this idempotency key exists: return it, store nothing.
       const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
-      const emitted = {
-        id: existing.id,
-        type: existing.type,
-        createdAt: iso(existing.createdAt),
-        deliveries: existing.deliveries,
-      };
-      return { emitted, endpointIds: [] };
+      return { emitted: emittedAgain(existing), endpointIds: [] };
     }
     const emitted = { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
     return { emitted, endpointIds: targets.map((endpoint) => endpoint.id) };

@@ -1,19 +1,17 @@
-import { type LiveEndpoint, toLive } from '../endpoint-cache.js';
+import { LiveEndpoints } from '../live-endpoints.js';
 import type { PgEndpointSql } from '../store/postgres/endpoint-sql.js';
 
 /**
  * The enabled endpoints in memory, reloaded when `endpoints_version` moves
  * (every change by any sender bumps it). Concurrent refreshes share reads.
  */
-export class PgEndpointCache {
-  private version = -1;
-  private byId = new Map<string, LiveEndpoint>();
-  private byTenant = new Map<string | null, LiveEndpoint[]>();
-  private list: readonly LiveEndpoint[] = [];
+export class PgEndpointCache extends LiveEndpoints {
   private refreshing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
-  constructor(private readonly endpoints: PgEndpointSql) {}
+  constructor(private readonly endpoints: PgEndpointSql) {
+    super();
+  }
 
   /**
    * Resolves once a read that began after this call is in. A read already
@@ -43,30 +41,6 @@ export class PgEndpointCache {
   private async load(): Promise<void> {
     const version = await this.endpoints.version();
     if (version === this.version) return;
-    const live = (await this.endpoints.listEnabled()).map(toLive);
-    this.byId = new Map(live.map((e) => [e.id, e]));
-    this.list = live;
-    const byTenant = new Map<string | null, LiveEndpoint[]>();
-    for (const endpoint of live) {
-      const list = byTenant.get(endpoint.tenant);
-      if (list) list.push(endpoint);
-      else byTenant.set(endpoint.tenant, [endpoint]);
-    }
-    this.byTenant = byTenant;
-    this.version = version;
-  }
-
-  all(): readonly LiveEndpoint[] {
-    return this.list;
-  }
-
-  get(id: string): LiveEndpoint | undefined {
-    return this.byId.get(id);
-  }
-
-  matching(type: string, tenant: string | null): LiveEndpoint[] {
-    const candidates = this.byTenant.get(tenant);
-    if (candidates === undefined) return [];
-    return candidates.filter((endpoint) => endpoint.matches(type));
+    this.replace(version, await this.endpoints.listEnabled());
   }
 }

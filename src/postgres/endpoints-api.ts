@@ -1,19 +1,12 @@
-import { circuitState } from '../circuit.js';
+import { ADD_KEYS, type EndpointInput, type EndpointPatch, UPDATE_KEYS } from '../endpoint-input.js';
 import {
-  ADD_KEYS,
-  type EndpointInput,
-  type EndpointPatch,
-  UPDATE_KEYS,
-  validateConcurrency,
-  validateDescription,
-  validateEvents,
-  validateHeaders,
-  validateMetadata,
-  validateOrdering,
-  validateRateLimit,
-  validateTenant,
-  validateUrl,
-} from '../endpoint-input.js';
+  HEALTH_WINDOW_MS,
+  newEndpointRow,
+  patchedEndpointRow,
+  rotatedEndpointRow,
+  secretFrom,
+  toEndpointHealth,
+} from '../endpoint-rows.js';
 import {
   checkId,
   checkObject,
@@ -22,26 +15,12 @@ import {
   type RotateSecretOptions,
 } from '../endpoints.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
-import { newEndpointId } from '../ids.js';
 import { toMs } from '../list-input.js';
-import { generateSecret, parseSecret } from '../signing.js';
-import { type EndpointRow, iso, toEndpoint } from '../store/rows.js';
+import { type EndpointRow, toEndpoint } from '../store/rows.js';
 import type { Endpoint, EndpointHealth } from '../types.js';
 import { describe, isNonNegativeInteger } from '../validate.js';
 import { requeueFailed } from './bulk-retry.js';
 import type { PgContext } from './context.js';
-
-function secretFrom(value: unknown): string {
-  if (value === undefined) return generateSecret();
-  if (typeof value !== 'string')
-    throw new InvalidArgumentError(
-      'secret',
-      'Expected `secret` to be a `whsec_` string',
-      'ERR_INVALID_SECRET',
-    );
-  parseSecret(value);
-  return value;
-}
 
 /** `sender.endpoints` on PostgreSQL: the same methods as on SQLite, each returning a Promise. */
 export class PgEndpoints {
@@ -52,29 +31,7 @@ export class PgEndpoints {
   add(input: EndpointInput): Promise<Endpoint> {
     return this.ctx.call('endpoints.add', async () => {
       const o = checkObject(input, 'endpoint', ADD_KEYS);
-      const url = validateUrl(o.url);
-      this.ctx.checkUrl(url);
-      const secret = secretFrom(o.secret);
-      const now = this.ctx.clock.now();
-      const row: EndpointRow = {
-        id: newEndpointId(),
-        url,
-        events: JSON.stringify(o.events === undefined ? ['*'] : validateEvents(o.events)),
-        tenant: validateTenant(o.tenant),
-        secret,
-        previous_secret: null,
-        previous_secret_until: null,
-        headers: JSON.stringify(validateHeaders(o.headers)),
-        description: validateDescription(o.description),
-        metadata: JSON.stringify(validateMetadata(o.metadata)),
-        concurrency: validateConcurrency(o.concurrency),
-        rate_limit_per_second: validateRateLimit(o.rateLimit),
-        ordering: validateOrdering(o.ordering),
-        enabled: 1,
-        disabled_reason: null,
-        created_at: now,
-        updated_at: now,
-      };
+      const row = newEndpointRow(o, this.ctx.checkUrl, () => this.ctx.clock.now());
       await this.ctx.store.endpoints.insert(row);
       return toEndpoint(row);
     });
@@ -95,21 +52,16 @@ export class PgEndpoints {
   /** Changes the given fields and returns the endpoint. */
   update(id: string, patch: EndpointPatch): Promise<Endpoint> {
     return this.ctx.call('endpoints.update', async () => {
-      const row = { ...(await this.row(id)) };
+      const current = await this.row(id);
       const o = checkObject(patch, 'patch', UPDATE_KEYS);
-      if ('url' in o) {
-        row.url = validateUrl(o.url);
-        this.ctx.checkUrl(row.url);
-      }
-      if ('events' in o) row.events = JSON.stringify(validateEvents(o.events));
-      if ('tenant' in o) row.tenant = validateTenant(o.tenant);
-      if ('headers' in o) row.headers = JSON.stringify(validateHeaders(o.headers));
-      if ('description' in o) row.description = validateDescription(o.description);
-      if ('metadata' in o) row.metadata = JSON.stringify(validateMetadata(o.metadata));
-      if ('concurrency' in o) row.concurrency = validateConcurrency(o.concurrency);
-      if ('rateLimit' in o) row.rate_limit_per_second = validateRateLimit(o.rateLimit);
-      if ('ordering' in o) row.ordering = validateOrdering(o.ordering);
-      row.updated_at = this.ctx.clock.now();
+      // `undefined` means "not given", as everywhere else: it changes nothing (null clears).
+      const row = patchedEndpointRow(
+        current,
+        o,
+        (key) => o[key] !== undefined,
+        this.ctx.checkUrl,
+        () => this.ctx.clock.now(),
+      );
       await this.ctx.store.updateEndpoint(row);
       return toEndpoint(row);
     });
@@ -140,10 +92,13 @@ export class PgEndpoints {
   /** Stops deliveries to the endpoint: emit skips it and its pending deliveries end as failed with `reason`. */
   disable(id: string, reason?: string): Promise<Endpoint> {
     return this.ctx.call('endpoints.disable', async () => {
-      if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1000)) {
+      if (
+        reason !== undefined &&
+        (typeof reason !== 'string' || reason.length === 0 || reason.length > 1000)
+      ) {
         throw new InvalidArgumentError(
           'reason',
-          `Expected \`reason\` to be a string of at most 1000 characters, got ${describe(reason)}`,
+          `Expected \`reason\` to be a string of 1 to 1000 characters, got ${describe(reason)}`,
         );
       }
       const why = reason ?? 'disabled';
@@ -162,7 +117,7 @@ export class PgEndpoints {
   rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<Endpoint> {
     return this.ctx.call('endpoints.rotateSecret', async () => {
       const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
-      const graceMs = o.graceMs ?? DEFAULT_ROTATION_GRACE_MS;
+      const graceMs = o.graceMs === undefined ? DEFAULT_ROTATION_GRACE_MS : o.graceMs;
       if (!isNonNegativeInteger(graceMs)) {
         throw new InvalidArgumentError(
           'graceMs',
@@ -171,14 +126,7 @@ export class PgEndpoints {
       }
       const secret = secretFrom(o.secret);
       const current = await this.row(id);
-      const now = this.ctx.clock.now();
-      const row = {
-        ...current,
-        secret,
-        previous_secret: graceMs > 0 ? current.secret : null,
-        previous_secret_until: graceMs > 0 ? now + graceMs : null,
-        updated_at: now,
-      };
+      const row = rotatedEndpointRow(current, secret, graceMs, this.ctx.clock.now());
       await this.ctx.store.updateEndpoint(row);
       return toEndpoint(row);
     });
@@ -190,19 +138,8 @@ export class PgEndpoints {
       const row = await this.row(id);
       const now = this.ctx.clock.now();
       const h = await this.ctx.store.health.get(row.id);
-      const { succeeded, failed } = await this.ctx.store.health.outcomes(row.id, now, 60 * 60 * 1000);
-      const at = (ms: number | null) => (ms === null ? null : iso(ms));
-      return {
-        endpointId: row.id,
-        circuit: circuitState(h, now),
-        consecutiveFailures: h.consecutiveFailures,
-        failingSince: at(h.failingSince),
-        lastSuccessAt: at(h.lastSuccessAt),
-        lastFailureAt: at(h.lastFailureAt),
-        circuitOpenUntil: at(h.circuitOpenUntil),
-        attemptsLastHour: succeeded + failed,
-        successRateLastHour: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
-      };
+      const outcomes = await this.ctx.store.health.outcomes(row.id, now, HEALTH_WINDOW_MS);
+      return toEndpointHealth(row.id, h, outcomes, now);
     });
   }
 

@@ -1,7 +1,7 @@
 // `hookline/postgres`: the sender on PostgreSQL. Only this entry loads `pg` (an optional peer dependency).
 
 export type { DeliveryListFilter, RetryManyFilter } from '../deliveries-api.js';
-export type { EmitItem, EmitOptions } from '../emit.js';
+export type { EmitItem, EmitOptions } from '../emit-input.js';
 export type { EndpointInput, EndpointPatch } from '../endpoint-input.js';
 export type { RecoverOptions, RotateSecretOptions } from '../endpoints.js';
 export { WebhookError } from '../errors/base.js';

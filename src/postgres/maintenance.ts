@@ -1,5 +1,10 @@
 import type { Clock } from '../clock.js';
-import { type PruneResult, SWEEP_INTERVAL_MS } from '../maintenance.js';
+import {
+  MINUTE_COUNTS_KEPT_MS,
+  type PruneResult,
+  retentionCutoffs,
+  SWEEP_INTERVAL_MS,
+} from '../maintenance.js';
 import type { PgStore } from '../store/postgres/store.js';
 
 /** Rows per retention batch. */
@@ -57,10 +62,7 @@ export class PgMaintenance {
     const total: PruneResult = { deliveries: 0, events: 0 };
     if (retention.succeeded === null && retention.failed === null) return total;
     const now = clock.now();
-    const cutoffs = {
-      succeeded: retention.succeeded === null ? null : now - retention.succeeded,
-      failed: retention.failed === null ? null : now - retention.failed,
-    };
+    const { cutoffs, emptyCutoff } = retentionCutoffs(retention, now);
     for (;;) {
       if (this.ctx.isClosed()) return total;
       const batch = await store.retention.sweep(cutoffs, PRUNE_BATCH);
@@ -68,17 +70,12 @@ export class PgMaintenance {
       total.events += batch.events;
       if (batch.deliveries < PRUNE_BATCH) break;
     }
-    // Events nobody received go after the longest retention: never when a status is kept for ever (as on SQLite).
-    const emptyCutoff =
-      cutoffs.succeeded === null || cutoffs.failed === null
-        ? null
-        : Math.min(cutoffs.succeeded, cutoffs.failed);
     while (emptyCutoff !== null && !this.ctx.isClosed()) {
       const events = await store.retention.sweepEmptyEvents(emptyCutoff, PRUNE_BATCH);
       total.events += events;
       if (events < PRUNE_BATCH) break;
     }
-    await store.health.pruneMinutes(now - 2 * 60 * 60 * 1000);
+    await store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
     return total;
   }
 }

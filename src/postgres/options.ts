@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { EmitOptions } from '../emit.js';
+import type { CloseOptions } from '../close-options.js';
+import type { EmitOptions } from '../emit-input.js';
 import { InvalidArgumentError, InvalidOptionError } from '../errors/input.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from '../options.js';
 import { type Queryable, validateSchema } from '../store/postgres/db.js';
@@ -32,10 +33,8 @@ export interface PgEmitManyOptions {
   client?: Queryable;
 }
 
-export interface PgCloseOptions {
-  /** How long in-flight attempts may take to finish before they are aborted, in ms. @default the attempt `timeout` */
-  timeout?: number;
-}
+/** The same as `CloseOptions`. */
+export type PgCloseOptions = CloseOptions;
 
 /** Event types mapped to their payload types; the default accepts any type and any JSON value. */
 export type PgEventMap = Record<string, unknown>;

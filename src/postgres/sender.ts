@@ -1,25 +1,21 @@
-import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { Dispatcher } from '../dispatch/dispatcher.js';
-import { newLeaseOwner } from '../dispatch/lease-owner.js';
-import type { Notify, SenderEvents } from '../dispatch/notices.js';
-import type { EmitItem } from '../emit.js';
+import { closeTimeout } from '../close-options.js';
+import { SenderBus } from '../dispatch/bus.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { createDeliveryEngine, createUrlPolicy } from '../dispatch/engine.js';
+import type { SenderEvents } from '../dispatch/notices.js';
+import type { EmitItem } from '../emit-input.js';
 import { WebhookError } from '../errors/base.js';
-import { InvalidArgumentError, SenderClosedError } from '../errors/input.js';
+import { SenderClosedError } from '../errors/input.js';
 import { NotStartedError } from '../errors/state.js';
 import { StoreError } from '../errors/store.js';
-import { createAddressPolicy, literalHostAddress } from '../http/address-policy.js';
-import { type Agents, createAgents } from '../http/agents.js';
-import { Transport } from '../http/attempt.js';
-import { BlockedAddressError, guardedLookup } from '../http/guarded-lookup.js';
+import type { Agents } from '../http/agents.js';
 import type { PruneResult } from '../maintenance.js';
 import type { ResolvedOptions } from '../options.js';
 import { migratePg } from '../store/postgres/migrate.js';
 import { PgDispatchStore } from '../store/postgres/pg-dispatch.js';
 import { PgStore } from '../store/postgres/store.js';
 import type { EmittedEvent, SenderStats } from '../types.js';
-import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from '../validate.js';
-import { checkListener, createNotify } from './bus.js';
 import type { PgContext } from './context.js';
 import { PgDeliveries } from './deliveries-api.js';
 import { PgEmitter } from './emit.js';
@@ -37,7 +33,6 @@ import {
   resolvePgOptions,
 } from './options.js';
 
-const CLOSE_KEYS = new Set(['timeout']);
 /**
  * Sends webhooks from any number of processes on any number of machines that
  * share one PostgreSQL schema. The same API as `WebhookSender`, but every
@@ -60,12 +55,11 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   readonly #listener: PgListener;
   readonly #maintenance: PgMaintenance;
   readonly #agents: Agents;
-  readonly #bus = new EventEmitter();
+  readonly #bus = new SenderBus(() => this.#closedDone);
   #autoStarted: Promise<void>;
   #closed = false;
   #closing: Promise<void> | null = null;
   #closedDone = false;
-  readonly #notify: Notify = createNotify(this.#bus, () => this.#closedDone);
 
   constructor(options: PgSenderOptions) {
     const { options: o, schema, pool, connectionString } = resolvePgOptions(options);
@@ -79,13 +73,18 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       // An idle client losing its connection must not crash the process.
       this.#pool.on('error', (error) => this.#report(error, 'A pooled PostgreSQL connection failed'));
     }
-    const policy = createAddressPolicy({
-      allowPrivateNetworks: o.allowPrivateNetworks,
-      allowedNetworks: o.allowedNetworks,
-    });
+    const { policy, checkUrl } = createUrlPolicy(o);
     const store = new PgStore(this.#pool, schema);
     this.#store = store;
     const cache = new PgEndpointCache(store.endpoints);
+    const engine = createDeliveryEngine(
+      o,
+      policy,
+      (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
+      this.#bus,
+    );
+    this.#dispatcher = engine.dispatcher;
+    this.#agents = engine.agents;
     const call = <T>(method: string, fn: () => Promise<T>) => this.#call(method, fn);
     const isClosed = () => this.#closed;
     const ctx: PgContext = {
@@ -93,18 +92,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       cache,
       clock: o.clock,
       call,
-      checkUrl: (url) => {
-        const host = new URL(url).hostname;
-        const literal = literalHostAddress(host);
-        const rule = literal === null ? null : policy.check(literal);
-        if (rule !== null) {
-          throw new InvalidArgumentError(
-            'url',
-            `${new BlockedAddressError(host, literal!, rule).message}; set \`allowPrivateNetworks\` or \`allowedNetworks\` to allow it`,
-            'ERR_SSRF_BLOCKED',
-          );
-        }
-      },
+      checkUrl,
       scheduled: (endpointId, at) => {
         if (endpointId === undefined) this.#dispatcher.dueEverywhere(at);
         else this.#dispatcher.due(endpointId, at);
@@ -143,32 +131,6 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       call,
     });
 
-    this.#agents = createAgents(guardedLookup(policy, o.lookup), o.concurrency);
-    const transport = new Transport({
-      timeout: o.timeout,
-      connectTimeout: o.connectTimeout,
-      responseBodyLimit: o.responseBodyLimit,
-      agents: this.#agents,
-      policy,
-      now: () => o.clock.now(),
-    });
-    const owner = newLeaseOwner();
-    const port = new PgDispatchStore(store, cache, owner, o.resolved.circuit);
-    this.#dispatcher = new Dispatcher(
-      port,
-      transport,
-      {
-        concurrency: o.concurrency,
-        timeout: o.timeout,
-        pollInterval: o.pollInterval,
-        retry: o.retry,
-        clock: o.clock,
-        owner,
-        endpointConcurrency: o.endpointConcurrency,
-        listening: (name) => this.#bus.listenerCount(name) > 0,
-      },
-      this.#notify,
-    );
     this.ready = migratePg(this.#pool, schema).catch((error: unknown) => {
       throw error instanceof WebhookError
         ? error
@@ -261,15 +223,11 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
    */
   close(options: PgCloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    const timeout: unknown = isPlainObject(options) ? options.timeout : undefined;
-    if (
-      !isPlainObject(options) ||
-      unknownKey(options, CLOSE_KEYS) !== undefined ||
-      (timeout !== undefined && !isNonNegativeInteger(timeout))
-    ) {
-      return Promise.reject(
-        new InvalidArgumentError('options', `Expected \`{ timeout?: ms }\`, got ${describe(options)}`),
-      );
+    let timeout: number | undefined;
+    try {
+      timeout = closeTimeout(options);
+    } catch (error) {
+      return Promise.reject(error);
     }
     this.#closed = true;
     this.#closing = (async () => {
@@ -277,7 +235,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       await this.#autoStarted;
       this.#listener.stopRetrying();
       await this.#maintenance.stop();
-      await this.#dispatcher.close((timeout as number | undefined) ?? this.#options.timeout);
+      await this.#dispatcher.close(timeout ?? this.#options.timeout);
       this.#listener.stop();
       this.#agents.destroy();
       this.#closedDone = true;
@@ -287,17 +245,17 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   }
 
   on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.on(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.#bus.on(name, listener);
     return this;
   }
 
   once<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.once(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.#bus.once(name, listener);
     return this;
   }
 
   off<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
-    this.#bus.off(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.#bus.off(name, listener);
     return this;
   }
 
@@ -320,6 +278,6 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       error instanceof WebhookError
         ? error
         : new StoreError(`${message}: ${(error as Error)?.message ?? String(error)}`, error);
-    this.#notify('error', wrapped);
+    this.#bus.notify('error', wrapped);
   }
 }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { type FifoWindowRow, fifoHeads } from './fifo-heads.js';
 
 /** A delivery claimed for an attempt, with what the attempt needs of its event. */
 export interface ClaimedDelivery {
@@ -48,13 +49,6 @@ interface EventRow {
   created_at: number;
 }
 
-interface FifoRow {
-  seq: number;
-  status: 'pending' | 'sending';
-  next_attempt_at: number | null;
-  ordering_key: string | null;
-}
-
 /** How many active rows of a FIFO endpoint one claim looks at. */
 const FIFO_WINDOW = 512;
 
@@ -64,7 +58,7 @@ export class ClaimSql {
   private readonly claimOneStmt: Statement<[number, string, number, number], ClaimRow>;
   private readonly dueStmt: Statement<[string, number], { t: number | null }>;
   private readonly eventsStmt: Statement<[string], EventRow & { seq: number }>;
-  private readonly fifoWindowStmt: Statement<[string, number, number], FifoRow>;
+  private readonly fifoWindowStmt: Statement<[string, number, number], FifoWindowRow>;
   /** Per FIFO endpoint, a seq below which it has no active row: the window scan starts there. */
   private readonly fifoLow = new Map<string, number>();
   /** Endpoints whose next odd slot goes to a retry rather than a first attempt. */
@@ -168,29 +162,16 @@ export class ClaimSql {
     return { rows: [...first, ...retries, ...more], due: () => this.nextDueFor(endpointId) };
   }
 
-  /**
-   * The oldest active row of each ordering key is its head; only a head that
-   * is pending and due may go. A head in flight blocks its key until it ends.
-   */
+  /** Claims the due heads of the endpoint's ordering keys (see `fifoHeads`). */
   private claimFifo(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
     const window = this.fifoWindowStmt.all(endpointId, this.fifoLow.get(endpointId) ?? 0, FIFO_WINDOW);
     if (window.length > 0) this.fifoLow.set(endpointId, window[0]!.seq);
-    const seen = new Set<string>();
+    const { ready, due } = fifoHeads(window, now);
     const rows: ClaimRow[] = [];
-    let due: number | null = null;
-    for (const row of window) {
-      const key = row.ordering_key ?? '';
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (row.status !== 'pending' || row.next_attempt_at === null) continue;
-      if (row.next_attempt_at <= now) {
-        if (rows.length < asked) {
-          const claimed = this.claimOneStmt.get(leaseUntil, owner, now, row.seq);
-          if (claimed) rows.push(claimed);
-        }
-      } else if (due === null || row.next_attempt_at < due) {
-        due = row.next_attempt_at;
-      }
+    for (const seq of ready) {
+      if (rows.length >= asked) break;
+      const claimed = this.claimOneStmt.get(leaseUntil, owner, now, seq);
+      if (claimed) rows.push(claimed);
     }
     return { rows, due: () => due };
   }

@@ -1,29 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { HEALTHY, type HealthState } from '../circuit.js';
-
-interface HealthRow {
-  endpoint_id: string;
-  consecutive_failures: number;
-  failing_since: number | null;
-  last_success_at: number | null;
-  last_failure_at: number | null;
-  circuit_open_until: number | null;
-  circuit_opens: number;
-}
-
-const toHealth = (row: HealthRow | undefined): HealthState =>
-  row === undefined
-    ? HEALTHY
-    : {
-        consecutiveFailures: row.consecutive_failures,
-        failingSince: row.failing_since,
-        lastSuccessAt: row.last_success_at,
-        lastFailureAt: row.last_failure_at,
-        circuitOpenUntil: row.circuit_open_until,
-        circuitOpens: row.circuit_opens,
-      };
-
-const MINUTE_MS = 60_000;
+import type { HealthState } from '../circuit.js';
+import { type HealthRow, MINUTE_MS, toHealth } from './health-row.js';
 
 /** Endpoint health: the circuit and failure streak, and outcome counts per minute. */
 export class HealthSql {

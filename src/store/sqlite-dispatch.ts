@@ -1,7 +1,9 @@
-import { afterAttempt, type CircuitConfig, type HealthState } from '../circuit.js';
+import type { CircuitConfig, HealthState } from '../circuit.js';
+import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../dispatch/fold-outcomes.js';
 import { isDeadOwner } from '../dispatch/lease-owner.js';
 import type { DispatchStore, RecordOutcome } from '../dispatch/store-port.js';
-import type { EndpointCache, LiveEndpoint } from '../endpoint-cache.js';
+import type { EndpointCache } from '../endpoint-cache.js';
+import type { LiveEndpoint } from '../live-endpoints.js';
 import type { ClaimOutcome, ClaimRequest } from './claim-sql.js';
 import type { AttemptResult } from './outbox-sql.js';
 import type { SqliteStore } from './sqlite.js';
@@ -49,31 +51,15 @@ export class SqliteDispatchStore implements DispatchStore {
     const outcome = db
       .transaction((): RecordOutcome => {
         outbox.record(results, owner);
-        const byEndpoint = new Map<string, AttemptResult[]>();
-        for (const result of results) {
-          if (!result.logged) continue;
-          const list = byEndpoint.get(result.endpointId);
-          if (list) list.push(result);
-          else byEndpoint.set(result.endpointId, [result]);
-        }
+        const byEndpoint = loggedByEndpoint(results);
         const healths = new Map<string, HealthState>();
         const disabled: RecordOutcome['disabled'] = [];
         for (const [endpointId, list] of byEndpoint) {
-          let state = health.get(endpointId);
-          let reason: string | null = null;
-          let ok = 0;
-          for (const result of list) {
-            const succeeded = result.status === 'succeeded';
-            if (succeeded) ok++;
-            const next = afterAttempt(
-              state,
-              { ok: succeeded, statusCode: result.statusCode },
-              result.updatedAt,
-              this.circuit,
-            );
-            state = next.health;
-            reason = succeeded ? null : (next.disable ?? reason);
-          }
+          const {
+            health: state,
+            succeeded: ok,
+            disable: reason,
+          } = foldAttempts(health.get(endpointId), list, this.circuit);
           health.put(endpointId, state);
           health.count(endpointId, now, ok, list.length - ok);
           healths.set(endpointId, state);
@@ -90,8 +76,7 @@ export class SqliteDispatchStore implements DispatchStore {
         }
         // An attempt that was in flight when its endpoint was disabled or removed comes back
         // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
-        const retried = new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));
-        for (const endpointId of retried) {
+        for (const endpointId of retriedEndpoints(results)) {
           const row = endpoints.get(endpointId);
           if (row === undefined) endpoints.failPending(endpointId, 'endpoint removed', now);
           else if (row.enabled === 0)

@@ -22,8 +22,11 @@ const BUSY_TIMEOUT_MS = 5_000;
  * also truncated back to this size when it restarts.
  */
 const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-/** WAL bytes past which the checkpoint runs in-thread, to catch up with a worker that cannot. */
-const WAL_HARD_LIMIT_BYTES = 16 * WAL_CHECKPOINT_BYTES;
+/**
+ * WAL bytes past which the checkpoint runs in-thread, to catch up with a worker that cannot. The worker
+ * has by then copied most frames, so what is left is short: the frames written since, and the sync.
+ */
+const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
 /** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
 const WAL_CHECK_INTERVAL_MS = 50;
 

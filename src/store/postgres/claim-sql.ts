@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../claim-sql.js';
+import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { run } from './db.js';
 
 interface ClaimRow {
@@ -117,33 +118,17 @@ export class PgClaimSql {
   }
 
   /**
-   * The oldest active row of each ordering key is its head; only a head that
-   * is pending and due may go, claimed by seq and only while still pending,
-   * so two senders never both take it. A head in flight blocks its key.
+   * Claims the due heads of the endpoint's ordering keys (see `fifoHeads`),
+   * each by seq and only while still pending, so two senders never both take it.
    */
   private async claimFifo(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
-    const window = await run<{
-      seq: number;
-      status: 'pending' | 'sending';
-      next_attempt_at: number | null;
-      ordering_key: string | null;
-    }>(this.pool, this.sql.fifoWindow, [endpointId, FIFO_WINDOW]);
-    const seen = new Set<string>();
+    const window = await run<FifoWindowRow>(this.pool, this.sql.fifoWindow, [endpointId, FIFO_WINDOW]);
+    const { ready, due } = fifoHeads(window, now);
     const rows: ClaimRow[] = [];
-    let due: number | null = null;
-    for (const row of window) {
-      const key = row.ordering_key ?? '';
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (row.status !== 'pending' || row.next_attempt_at === null) continue;
-      if (row.next_attempt_at <= now) {
-        if (rows.length < asked) {
-          const one = await run<ClaimRow>(this.pool, this.sql.claimOne, [leaseUntil, owner, now, row.seq]);
-          if (one[0] !== undefined) rows.push(one[0]);
-        }
-      } else if (due === null || row.next_attempt_at < due) {
-        due = row.next_attempt_at;
-      }
+    for (const seq of ready) {
+      if (rows.length >= asked) break;
+      const one = await run<ClaimRow>(this.pool, this.sql.claimOne, [leaseUntil, owner, now, seq]);
+      if (one[0] !== undefined) rows.push(one[0]);
     }
     return { rows, due: async () => due };
   }

@@ -1,7 +1,8 @@
-import { afterAttempt, type CircuitConfig, type HealthState } from '../../circuit.js';
+import type { CircuitConfig, HealthState } from '../../circuit.js';
+import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../../dispatch/fold-outcomes.js';
 import { isDeadOwner } from '../../dispatch/lease-owner.js';
 import type { DispatchStore, RecordOutcome } from '../../dispatch/store-port.js';
-import type { LiveEndpoint } from '../../endpoint-cache.js';
+import type { LiveEndpoint } from '../../live-endpoints.js';
 import type { ClaimOutcome, ClaimRequest } from '../claim-sql.js';
 import type { AttemptResult } from '../outbox-sql.js';
 import { type Queryable, transaction } from './db.js';
@@ -59,19 +60,12 @@ export class PgDispatchStore implements DispatchStore {
     const { store } = this;
     return transaction(store.pool, async (client): Promise<RecordOutcome> => {
       await store.outbox.recordIn(client, results, owner);
-      const byEndpoint = new Map<string, AttemptResult[]>();
-      for (const result of results) {
-        if (!result.logged) continue;
-        const list = byEndpoint.get(result.endpointId);
-        if (list) list.push(result);
-        else byEndpoint.set(result.endpointId, [result]);
-      }
+      const byEndpoint = loggedByEndpoint(results);
       const outcome: RecordOutcome = { health: new Map(), disabled: [] };
       if (byEndpoint.size > 0) await this.foldHealth(client, byEndpoint, now, outcome);
       // An attempt that was in flight when its endpoint was disabled or removed comes back
       // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
-      const retried = new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));
-      for (const endpointId of retried) {
+      for (const endpointId of retriedEndpoints(results)) {
         const row = await store.endpoints.get(endpointId, client);
         if (row === undefined) {
           await store.endpoints.failPendingIn(client, endpointId, 'endpoint removed', now);
@@ -94,21 +88,11 @@ export class PgDispatchStore implements DispatchStore {
     const { store } = this;
     const current = await store.health.lockIn(client, [...byEndpoint.keys()]);
     for (const [endpointId, list] of [...byEndpoint].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      let state = current.get(endpointId)!;
-      let reason: string | null = null;
-      let ok = 0;
-      for (const result of list) {
-        const succeeded = result.status === 'succeeded';
-        if (succeeded) ok++;
-        const next = afterAttempt(
-          state,
-          { ok: succeeded, statusCode: result.statusCode },
-          result.updatedAt,
-          this.circuit,
-        );
-        state = next.health;
-        reason = succeeded ? null : (next.disable ?? reason);
-      }
+      const {
+        health: state,
+        succeeded: ok,
+        disable: reason,
+      } = foldAttempts(current.get(endpointId)!, list, this.circuit);
       await store.health.putIn(client, endpointId, state);
       await store.health.countIn(client, endpointId, now, ok, list.length - ok);
       outcome.health.set(endpointId, state);
