@@ -39,11 +39,19 @@ async function child() {
     const pump = () => {
       while (active < 32 && waiting.length > 0) {
         active++;
-        poster.post(webhookBody('evt_x', 'order.created', waiting.pop())).then(() => {
-          active--;
-          delivered++;
-          pump();
-        });
+        // A keep-alive socket the receiver closes as a request goes out fails that request
+        // (ECONNRESET): an inline sender loses it; here it is counted as not delivered.
+        poster.post(webhookBody('evt_x', 'order.created', waiting.pop())).then(
+          () => {
+            active--;
+            delivered++;
+            pump();
+          },
+          () => {
+            active--;
+            pump();
+          },
+        );
       }
     };
     send = () => {

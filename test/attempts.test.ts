@@ -1,31 +1,28 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { generateSecret, type SenderOptions, VERSION, verifyWebhook, WebhookSender } from '../src/index.js';
-import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import {
+  generateSecret,
+  type SenderOptions,
+  VERSION,
+  verifyWebhook,
+  type WebhookSender,
+} from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
+import { harness } from './helpers/harness.js';
+import { tcpServer } from './helpers/listener.js';
 
 // One HTTP attempt, end to end: what goes on the wire, how each kind of answer
 // (or non-answer) is judged, and what the attempt log keeps.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
-function sender(options: SenderOptions = {}): WebhookSender {
-  const s = new WebhookSender({ database: ':memory:', allowPrivateNetworks: true, retry: [], ...options });
-  cleanups.push(() => s.close({ timeout: 0 }));
-  return s;
-}
-
-async function receiver(responder?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(responder);
-  cleanups.push(() => r.close());
-  return r;
-}
+const h = harness(cleanups);
+const sender = (options: SenderOptions = {}): WebhookSender => h.sender({ retry: [], ...options });
+const { receiver } = h;
 
 /** Emits one event to `url` and waits for its one attempt (`retry: []` by default). */
 async function attemptTo(url: string, options: SenderOptions = {}) {
@@ -37,24 +34,11 @@ async function attemptTo(url: string, options: SenderOptions = {}) {
   return { s, delivery: s.deliveries.get(item!.id) };
 }
 
-/** A server whose sockets the test drives byte by byte. */
+/** A server whose sockets the test drives byte by byte. Returns its URL. */
 async function rawServer(onSocket: (socket: net.Socket) => void): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const server = await tcpServer(onSocket);
+  cleanups.push(server.close);
+  return server.url();
 }
 
 describe('the request on the wire', () => {

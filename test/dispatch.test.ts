@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AttemptNotice,
   type DeliveredNotice,
@@ -8,33 +8,20 @@ import {
   NotStartedError,
   type RetryingNotice,
   SenderClosedError,
-  type SenderOptions,
   type WebhookError,
   WebhookSender,
 } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
 import { ManualClock } from './helpers/clock.js';
-import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
+import { harness } from './helpers/harness.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The dispatcher: when it delivers, how many requests it runs at once, what it
 // announces, how it stops, and that it never sends what was not committed.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
-function sender(options: SenderOptions = {}): WebhookSender {
-  const s = new WebhookSender({ database: ':memory:', allowPrivateNetworks: true, ...options });
-  cleanups.push(() => s.close({ timeout: 0 }));
-  return s;
-}
-
-async function receiver(responder?: Responder): Promise<Receiver> {
-  const r = await startReceiver(responder);
-  cleanups.push(() => r.close());
-  return r;
-}
+const { sender, receiver } = harness(cleanups);
 
 function temp() {
   const t = tempDir();

@@ -1,45 +1,21 @@
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   InvalidPayloadError,
   NotFoundError,
   SenderClosedError,
-  type SenderOptions,
   WebhookError,
   WebhookSender,
 } from '../src/index.js';
-import { ManualClock } from './helpers/clock.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { catchError, cleanups, open, T0, twoSendersOnOneFile, URL_A, URL_B } from './helpers/sender.js';
 import { tempDir } from './helpers/tmp.js';
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-
-function open(options: SenderOptions = {}): { sender: WebhookSender; clock: ManualClock } {
-  const clock = new ManualClock(T0);
-  const sender = new WebhookSender({ database: ':memory:', autoStart: false, clock, ...options });
-  cleanups.push(() => sender.close());
-  return { sender, clock };
-}
 
 function appDb(file = ':memory:'): Database.Database {
   const db = new Database(file);
   cleanups.push(() => db.close());
   return db;
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 /** Every stored event and delivery (up to 1000 of each). */
@@ -56,8 +32,6 @@ function expectNothingStored(sender: WebhookSender): void {
   expect(deliveries).toEqual([]);
 }
 
-const URL_A = 'https://a.example.com/hook';
-const URL_B = 'https://b.example.com/hook';
 const URL_C = 'https://c.example.com/hook';
 
 describe('emit', () => {
@@ -493,14 +467,7 @@ describe('idempotencyKey', () => {
   });
 
   it('holds across senders sharing a database file', () => {
-    const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
-    const a = new WebhookSender({ database: tmp.file(), autoStart: false });
-    const b = new WebhookSender({ database: tmp.file(), autoStart: false });
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const { a, b } = twoSendersOnOneFile();
     const first = a.emit('a', 1, { idempotencyKey: 'shared' });
     expect(b.emit('a', 2, { idempotencyKey: 'shared' }).id).toBe(first.id);
     expect(b.events.list().items).toHaveLength(1);

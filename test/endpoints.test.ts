@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Endpoint,
   generateSecret,
@@ -7,45 +7,9 @@ import {
   InvalidSecretError,
   NotFoundError,
   SenderClosedError,
-  type SenderOptions,
-  WebhookError,
-  WebhookSender,
+  type WebhookSender,
 } from '../src/index.js';
-import { ManualClock } from './helpers/clock.js';
-import { tempDir } from './helpers/tmp.js';
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const URL_A = 'https://a.example.com/hook';
-const URL_B = 'https://b.example.com/hook';
-
-function open(options: SenderOptions = {}): { sender: WebhookSender; clock: ManualClock } {
-  const clock = new ManualClock(T0);
-  const sender = new WebhookSender({ database: ':memory:', autoStart: false, clock, ...options });
-  cleanups.push(() => sender.close());
-  return { sender, clock };
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectCode(fn: () => unknown, type: Function, code: string): WebhookError {
-  const error = catchError(fn);
-  expect(error).toBeInstanceOf(type);
-  expect(error).toBeInstanceOf(WebhookError);
-  expect((error as WebhookError).code).toBe(code);
-  return error as WebhookError;
-}
+import { expectCode, open, twoSendersOnOneFile, URL_A, URL_B } from './helpers/sender.js';
 
 const whsec = (bytes: number) => `whsec_${randomBytes(bytes).toString('base64')}`;
 
@@ -604,20 +568,8 @@ describe('endpoints.rotateSecret', () => {
 });
 
 describe('several senders on one database file', () => {
-  function pair() {
-    const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
-    const a = new WebhookSender({ database: tmp.file(), autoStart: false });
-    const b = new WebhookSender({ database: tmp.file(), autoStart: false });
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
-    return { a, b };
-  }
-
   it('an endpoint added by A after B was created receives what B emits', () => {
-    const { a, b } = pair();
+    const { a, b } = twoSendersOnOneFile();
     // B has already loaded its (empty) endpoint cache.
     expect(b.emit('order.created', { n: 0 }).deliveries).toBe(0);
     const ep = a.endpoints.add({ url: URL_A, events: ['order.*'] });
@@ -629,7 +581,7 @@ describe('several senders on one database file', () => {
   });
 
   it("B follows A's updates, disables, enables and removals", () => {
-    const { a, b } = pair();
+    const { a, b } = twoSendersOnOneFile();
     const ep = a.endpoints.add({ url: URL_A, events: ['x'] });
     expect(b.emit('x', {}).deliveries).toBe(1);
     a.endpoints.update(ep.id, { events: ['y'] });
@@ -646,7 +598,7 @@ describe('several senders on one database file', () => {
   });
 
   it('both list the same endpoints', () => {
-    const { a, b } = pair();
+    const { a, b } = twoSendersOnOneFile();
     a.endpoints.add({ url: URL_A });
     b.endpoints.add({ url: URL_B });
     expect(a.endpoints.list()).toEqual(b.endpoints.list());

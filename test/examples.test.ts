@@ -1,77 +1,24 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret, signWebhook } from '../src/index.js';
 import { ensureBuilt } from './helpers/build.js';
+import { type Child, spawnLines } from './helpers/child.js';
 
 // The example receivers, run as a user would run them: a child process with
 // WEBHOOK_SECRET and PORT set, importing the built package by its name.
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-interface Running {
-  proc: ChildProcessWithoutNullStreams;
-  lines: string[];
+interface Running extends Child {
   url: string;
-  waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
-  stderr(): string;
 }
 
 async function start(script: string, env: Record<string, string>): Promise<Running> {
-  const proc = spawn(process.execPath, [`examples/${script}`], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: 'pipe',
-  });
-  const lines: string[] = [];
-  const watchers = new Set<{ match: (line: string) => boolean; resolve: (line: string) => void }>();
-  let partial = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      for (const w of watchers) {
-        if (w.match(line)) {
-          watchers.delete(w);
-          w.resolve(line);
-        }
-      }
-    }
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const waitForLine = (match: (line: string) => boolean, timeoutMs = 15_000) => {
-    const seen = lines.find(match);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        watchers.delete(watcher);
-        reject(new Error(`No matching line from ${script} within ${timeoutMs} ms; stderr: ${err}`));
-      }, timeoutMs);
-      const watcher = {
-        match,
-        resolve: (line: string) => {
-          clearTimeout(timer);
-          resolve(line);
-        },
-      };
-      watchers.add(watcher);
-      proc.once('exit', () => {
-        if (!watchers.delete(watcher)) return;
-        clearTimeout(timer);
-        reject(new Error(`${script} exited; stderr: ${err}`));
-      });
-    });
-  };
+  const child = spawnLines([`examples/${script}`], { cwd: root, env, label: script, timeoutMs: 15_000 });
   // PORT=0: the system picks a free port, and the example prints the one it got.
-  const listening = await waitForLine((line) => line.startsWith('listening on '));
+  const listening = await child.waitForLine((line) => line.startsWith('listening on '));
   const port = /:(\d+)\//.exec(listening)![1];
-  return { proc, lines, url: `http://127.0.0.1:${port}/webhooks`, waitForLine, stderr: () => err };
+  return { ...child, url: `http://127.0.0.1:${port}/webhooks` };
 }
 
 let counter = 0;

@@ -1,8 +1,10 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type AttemptNotice, WebhookSender } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
+import { tcpServer } from './helpers/listener.js';
 
 // Six receivers that hold every attempt for the whole deadline, and one healthy receiver, all
 // subscribed to the same 300 events. The healthy one must get all 300 promptly: the hostile ones
@@ -11,10 +13,7 @@ import { type AttemptNotice, WebhookSender } from '../src/index.js';
 // Per-endpoint concurrency (`endpointConcurrency: 4`) keeps the six from holding more than 24 of
 // the 32 slots, and the dispatcher claims endpoint by endpoint, so the healthy one always has room.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 const EVENTS = 300;
 const TIMEOUT = 1000;
@@ -24,24 +23,13 @@ let hostileOpen = 0;
 
 /** A TCP server that hands each socket to `onSocket`, destroyed on cleanup. Returns its port. */
 async function tcp(onSocket: (socket: net.Socket) => void): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = await tcpServer((socket) => {
     hostileOpen++;
     socket.on('close', () => hostileOpen--);
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
     onSocket(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
+  cleanups.push(server.close);
+  return server.port;
 }
 
 /** Writes `text` one byte every `ms` once the request arrives, for ever. */

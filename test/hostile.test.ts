@@ -6,16 +6,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../src/http/attempt.js';
-import {
-  type AttemptNotice,
-  type DeliveryWithAttempts,
-  type SenderOptions,
-  WebhookSender,
-} from '../src/index.js';
+import type { AttemptNotice, DeliveryWithAttempts, SenderOptions, WebhookSender } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
 import { dnsError, fakeLookup } from './helpers/fake-dns.js';
-import { type Receiver, startReceiver } from './helpers/receiver.js';
+import { harness } from './helpers/harness.js';
+import { tcpServer } from './helpers/listener.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Receivers that misbehave on purpose. Each attempt must end within its deadline, be logged as a
@@ -23,30 +20,12 @@ import { tempDir } from './helpers/tmp.js';
 // endless 2xx bodies, resets and single redirects are in attempts.test.ts.) No real name is ever
 // resolved: names go through a fake `lookup`.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
-function sender(options: SenderOptions = {}): WebhookSender {
-  const s = new WebhookSender({
-    database: ':memory:',
-    allowPrivateNetworks: true,
-    retry: [],
-    timeout: 3000,
-    connectTimeout: 1000,
-    lookup: fakeLookup({}).lookup,
-    ...options,
-  });
-  cleanups.push(() => s.close({ timeout: 0 }));
-  return s;
-}
-
-async function receiver(responder?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(responder);
-  cleanups.push(() => r.close());
-  return r;
-}
+const h = harness(cleanups);
+const sender = (options: SenderOptions = {}): WebhookSender =>
+  h.sender({ retry: [], timeout: 3000, connectTimeout: 1000, lookup: fakeLookup({}).lookup, ...options });
+const { receiver } = h;
 
 /** Emits one event to `url`, waits for its attempts, and returns the delivery and every 'attempt' notice. */
 async function attemptTo(url: string, options: SenderOptions = {}, headers?: Record<string, string>) {
@@ -63,22 +42,9 @@ async function attemptTo(url: string, options: SenderOptions = {}, headers?: Rec
 
 /** A TCP server whose sockets the test drives byte by byte. Returns its port. */
 async function rawServer(onSocket: (socket: net.Socket) => void): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
+  const server = await tcpServer(onSocket);
+  cleanups.push(server.close);
+  return server.port;
 }
 
 /** Answers every request on the socket with `response` once the request head has arrived. */

@@ -1,53 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Delivery,
   InvalidArgumentError,
   NotFoundError,
   SenderClosedError,
-  type SenderOptions,
-  type WebhookError,
   type WebhookEventRecord,
-  WebhookSender,
 } from '../src/index.js';
-import { ManualClock } from './helpers/clock.js';
 import { startReceiver } from './helpers/receiver.js';
-import { tempDir } from './helpers/tmp.js';
+import { cleanups, expectCode, open, T0, twoSendersOnOneFile, URL_A, URL_B } from './helpers/sender.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
-const URL_A = 'https://a.example.com/hook';
-const URL_B = 'https://b.example.com/hook';
-
-function open(options: SenderOptions = {}): { sender: WebhookSender; clock: ManualClock } {
-  const clock = new ManualClock(T0);
-  const sender = new WebhookSender({ database: ':memory:', autoStart: false, clock, ...options });
-  cleanups.push(() => sender.close());
-  return { sender, clock };
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
-
-function expectCode(fn: () => unknown, type: Function, code: string): WebhookError {
-  const error = catchError(fn);
-  expect(error).toBeInstanceOf(type);
-  expect((error as WebhookError).code).toBe(code);
-  return error as WebhookError;
-}
-
 type Lister<T> = (filter: { limit?: number; cursor?: string }) => { items: T[]; nextCursor: string | null };
 
 /** Follows nextCursor to the end and returns every page. */
@@ -577,14 +541,7 @@ describe('stats', () => {
   });
 
   it('counts what other senders on the same file wrote', () => {
-    const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
-    const a = new WebhookSender({ database: tmp.file(), autoStart: false });
-    const b = new WebhookSender({ database: tmp.file(), autoStart: false });
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const { a, b } = twoSendersOnOneFile();
     a.endpoints.add({ url: URL_A });
     a.emit('x', 1);
     b.emit('x', 2);

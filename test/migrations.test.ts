@@ -4,9 +4,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { build } from 'tsup';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaVersionError, StoreError, WebhookError, WebhookSender } from '../src/index.js';
 import { MIGRATIONS } from '../src/store/schema.js';
+import { catchError, cleanups } from './helpers/sender.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Every connection better-sqlite3 opens in this file, the sender's own included,
@@ -22,11 +23,6 @@ vi.mock('better-sqlite3', async (importOriginal) => {
     }
   }
   return { ...actual, default: Tracked };
-});
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
 const LATEST = MIGRATIONS.length;
@@ -76,15 +72,6 @@ function migrationRows(db: Database.Database, prefix = 'hookline_') {
     version: number;
     applied_at: number;
   }[];
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('a database path: the sender owns the connection', () => {

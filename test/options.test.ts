@@ -1,25 +1,12 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, type SenderOptions, WebhookError, WebhookSender } from '../src/index.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../src/options.js';
 import { DEFAULT_RETRY_SCHEDULE } from '../src/retry.js';
 import { ManualClock } from './helpers/clock.js';
+import { catchError, cleanups } from './helpers/sender.js';
 import { tempDir } from './helpers/tmp.js';
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 function optionError(options: unknown): InvalidOptionError {
   const error = catchError(() => resolveOptions(options));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_SCHEDULE,
   type FailedNotice,
@@ -8,16 +8,14 @@ import {
   type WebhookError,
   WebhookSender,
 } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
 import { ManualClock } from './helpers/clock.js';
 import { type Receiver, type Responder, startReceiver } from './helpers/receiver.js';
 
 // The retry schedule, driven through an injected ManualClock: time moves only
 // when a test says so, so every assertion about "when" is exact and no test sleeps.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 const fail500: Responder = (_req, res) => res.writeHead(500).end('down');
 

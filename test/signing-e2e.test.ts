@@ -4,25 +4,24 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { WebhookVerificationError as StandardVerificationError, Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   generateSecret,
   type SenderOptions,
   VERSION,
   verifyWebhook,
   type WebhookError,
-  WebhookSender,
+  type WebhookSender,
 } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
 import { ManualClock } from './helpers/clock.js';
+import { harness } from './helpers/harness.js';
 
 // Signed requests end to end: a real sender posts to a real node:http receiver,
 // and what arrives is checked with hookline's verifyWebhook and with the
 // official `standardwebhooks` verifier, as a receiver would.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 const HOUR = 60 * 60 * 1000;
 
@@ -59,11 +58,8 @@ async function recorder(status: (n: number) => number = () => 200): Promise<Reco
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, hits };
 }
 
-function sender(options: SenderOptions = {}): WebhookSender {
-  const s = new WebhookSender({ database: ':memory:', allowPrivateNetworks: true, retry: [], ...options });
-  cleanups.push(() => s.close({ timeout: 0 }));
-  return s;
-}
+const h = harness(cleanups);
+const sender = (options: SenderOptions = {}): WebhookSender => h.sender({ retry: [], ...options });
 
 /** A sender on a ManualClock whose slow poll never fires on its own. */
 function clockedSender(options: SenderOptions = {}): { s: WebhookSender; clock: ManualClock } {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type DeliveryWithAttempts,
   InvalidArgumentError,
@@ -13,6 +13,7 @@ import {
   WebhookSender,
 } from '../src/index.js';
 import { ensureBuilt } from './helpers/build.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
 import { fakeLookup } from './helpers/fake-dns.js';
 import { hasIpv6Loopback, type Listener, listen } from './helpers/listener.js';
 import { tempDir } from './helpers/tmp.js';
@@ -22,10 +23,7 @@ import { tempDir } from './helpers/tmp.js';
 // resolves a real name (every name goes through a fake `lookup`), and no packet is sent to an
 // address off this machine: outside the network namespace only loopback is ever a target.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 const ipv6 = await hasIpv6Loopback();
 

@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** A sender running in its own Node process (test/fixtures/sender-child.mjs), talking in lines. */
+/** A Node process talking in lines (for startChild: test/fixtures/sender-child.mjs, a sender). */
 export interface Child {
   proc: ChildProcessWithoutNullStreams;
   /** Every complete line written to stdout so far. */
@@ -26,7 +26,26 @@ export interface ChildConfig {
 const fixture = fileURLToPath(new URL('../fixtures/sender-child.mjs', import.meta.url));
 
 export function startChild(config: ChildConfig): Child {
-  const proc = spawn(process.execPath, [fixture, JSON.stringify(config)], {
+  return spawnLines([fixture, JSON.stringify(config)], { label: 'the child', timeoutMs: 20_000 });
+}
+
+export interface SpawnLinesOptions {
+  /** Working directory of the process. */
+  cwd?: string;
+  /** Extra environment variables, on top of this process's. */
+  env?: Record<string, string>;
+  /** How the process is named in errors. */
+  label: string;
+  /** Default `waitForLine` timeout. */
+  timeoutMs: number;
+}
+
+/** Runs `node <args>` with piped stdio, collecting stdout line by line and stderr as text. */
+export function spawnLines(args: string[], options: SpawnLinesOptions): Child {
+  const { label } = options;
+  const proc = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: options.env === undefined ? undefined : { ...process.env, ...options.env },
     stdio: 'pipe',
   });
   const lines: string[] = [];
@@ -61,14 +80,20 @@ export function startChild(config: ChildConfig): Child {
     send(line) {
       proc.stdin.write(`${line}\n`);
     },
-    waitForLine(match, timeoutMs = 20_000) {
+    waitForLine(match, timeoutMs = options.timeoutMs) {
       const seen = lines.find(match);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`No matching line from the child within ${timeoutMs} ms; stderr: ${err}`)),
-          timeoutMs,
-        );
+        const forget = () => {
+          const at = watchers.indexOf(watcher);
+          if (at === -1) return false;
+          watchers.splice(at, 1);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          forget();
+          reject(new Error(`No matching line from ${label} within ${timeoutMs} ms; stderr: ${err}`));
+        }, timeoutMs);
         const watcher = {
           match,
           resolve: (line: string) => {
@@ -78,10 +103,9 @@ export function startChild(config: ChildConfig): Child {
         };
         watchers.push(watcher);
         void exited.then(() => {
-          if (!watchers.includes(watcher)) return;
-          watchers.splice(watchers.indexOf(watcher), 1);
+          if (!forget()) return;
           clearTimeout(timer);
-          reject(new Error(`The child exited before a matching line; stderr: ${err}`));
+          reject(new Error(`${label} exited before a matching line; stderr: ${err}`));
         });
       });
     },

@@ -1,6 +1,6 @@
 import type http from 'node:http';
-import { afterEach } from 'vitest';
 import { type SenderOptions, WebhookSender } from '../../src/index.js';
+import { cleanupAfterEach } from './cleanups.js';
 import { ManualClock } from './clock.js';
 import { type ReceivedRequest, type Receiver, type Responder, startReceiver } from './receiver.js';
 
@@ -37,14 +37,10 @@ export interface HoldingReceiver {
 
 /**
  * Per-file set-up: senders on `:memory:` allowed to reach 127.0.0.1, real
- * receivers, and everything closed after each test.
+ * receivers, and everything closed after each test (with the file's own
+ * `cleanups`, when given, so that its other clean-ups keep their order).
  */
-export function harness() {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn();
-  });
-
+export function harness(cleanups: (() => unknown)[] = cleanupAfterEach()) {
   const h = {
     defer(fn: () => unknown): void {
       cleanups.push(fn);

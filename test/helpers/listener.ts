@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 
 /** An HTTP server on one address that counts what reaches it, down to bare TCP connections. */
 export interface Listener {
@@ -60,4 +61,35 @@ export async function hasIpv6Loopback(): Promise<boolean> {
   } finally {
     server.close();
   }
+}
+
+/** A raw TCP server on 127.0.0.1 whose sockets the test drives byte by byte. */
+export interface TcpServer {
+  port: number;
+  /** `http://127.0.0.1:<port><path>`. */
+  url(path?: string): string;
+  /** Destroys every open socket and closes the server. */
+  close(): Promise<void>;
+}
+
+/** Starts a TCP server on 127.0.0.1, port 0, that hands each socket (errors ignored) to `onSocket`. */
+export async function tcpServer(onSocket: (socket: net.Socket) => void): Promise<TcpServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
