@@ -21,7 +21,6 @@
 // The bad endpoint also subscribes to every measured event, as a dead customer endpoint would.
 // An unmeasured warm-up run comes first. Receivers run in their own processes.
 // `node bench/fairness.mjs [--quick]` after `npm run build`.
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -39,30 +38,6 @@ const TARGET_RATIO = 2;
 const ROUNDS = quick ? 1 : 3;
 
 const sleep = (msec) => new Promise((resolve) => setTimeout(resolve, msec));
-
-/** Starts bench/hang-receiver.mjs in its own process. */
-async function startHangReceiver() {
-  const child = fork(new URL('./hang-receiver.mjs', import.meta.url), [], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const port = await new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
-    child.once('error', reject);
-  });
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    count: () =>
-      new Promise((resolve) => {
-        child.once('message', resolve);
-        child.send('count');
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** Writes the endpoints (and the bad endpoint's backlog of due retries) into a new file. */
 async function prepare(file, healthyUrl, badUrl) {
@@ -154,7 +129,7 @@ async function scenario(name, file, ids, options, hang, events = EVENTS) {
 
 const dir = tempDir();
 const receiver = await startReceiver();
-const hang = await startHangReceiver();
+const hang = await startReceiver('./hang-receiver.mjs');
 console.log(
   `fairness: ${EVENTS} events at ${RATE}/s to ${HEALTHY} healthy endpoints; bad endpoint: never answers, ` +
     `timeout ${TIMEOUT} ms, ${int(BACKLOG)} due retries; ${ROUNDS} round(s)${quick ? ' (--quick)' : ''}`,

@@ -74,9 +74,12 @@ export function writeResult(name, data) {
   fs.writeFileSync(path.join(resultsDir, `${name}.tmp`), `${JSON.stringify(data, null, 2)}\n`);
 }
 
-/** Starts bench/receiver.mjs in its own process; resolves with its URL, port and a stop function. */
-export async function startReceiver() {
-  const child = fork(new URL('./receiver.mjs', import.meta.url), [], {
+/**
+ * Starts a receiver script (bench/receiver.mjs by default) in its own process; resolves with its URL,
+ * port, a request count and a stop function.
+ */
+export async function startReceiver(script = './receiver.mjs') {
+  const child = fork(new URL(script, import.meta.url), [], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise((resolve, reject) => {

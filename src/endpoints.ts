@@ -20,6 +20,19 @@ import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from './val
 /** How long the old secret keeps signing after `rotateSecret`, in ms (24 h). */
 export const DEFAULT_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 
+/** `rotateSecret`'s options, checked: the new secret (generated when absent) and the grace in ms. */
+export function parseRotateOptions(options: unknown): { secret: string; graceMs: number } {
+  const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
+  const graceMs = o.graceMs === undefined ? DEFAULT_ROTATION_GRACE_MS : o.graceMs;
+  if (!isNonNegativeInteger(graceMs)) {
+    throw new InvalidArgumentError(
+      'graceMs',
+      `Expected \`graceMs\` to be an integer >= 0, got ${describe(graceMs)}`,
+    );
+  }
+  return { secret: secretFrom(o.secret), graceMs };
+}
+
 export interface RecoverOptions {
   /** Deliveries created at or after this moment. */
   since: TimeInput;
@@ -179,15 +192,7 @@ export class Endpoints {
    */
   rotateSecret(id: string, options: RotateSecretOptions = {}): Endpoint {
     this.guard('endpoints.rotateSecret');
-    const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
-    const graceMs = o.graceMs === undefined ? DEFAULT_ROTATION_GRACE_MS : o.graceMs;
-    if (!isNonNegativeInteger(graceMs)) {
-      throw new InvalidArgumentError(
-        'graceMs',
-        `Expected \`graceMs\` to be an integer >= 0, got ${describe(graceMs)}`,
-      );
-    }
-    const secret = secretFrom(o.secret);
+    const { secret, graceMs } = parseRotateOptions(options);
     const current = this.row(id);
     const row = rotatedEndpointRow(current, secret, graceMs, this.clock.now());
     this.sql.update(row);

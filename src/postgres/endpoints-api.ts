@@ -4,13 +4,12 @@ import {
   newEndpointRow,
   patchedEndpointRow,
   rotatedEndpointRow,
-  secretFrom,
   toEndpointHealth,
 } from '../endpoint-rows.js';
 import {
   checkId,
   checkObject,
-  DEFAULT_ROTATION_GRACE_MS,
+  parseRotateOptions,
   type RecoverOptions,
   type RotateSecretOptions,
 } from '../endpoints.js';
@@ -18,7 +17,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
 import { toMs } from '../list-input.js';
 import { type EndpointRow, toEndpoint } from '../store/rows.js';
 import type { Endpoint, EndpointHealth } from '../types.js';
-import { describe, isNonNegativeInteger } from '../validate.js';
+import { describe } from '../validate.js';
 import { requeueFailed } from './bulk-retry.js';
 import type { PgContext } from './context.js';
 
@@ -116,15 +115,7 @@ export class PgEndpoints {
   /** Switches to a new secret; for `graceMs` requests carry both signatures. */
   rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<Endpoint> {
     return this.ctx.call('endpoints.rotateSecret', async () => {
-      const o = checkObject(options, 'options', new Set(['secret', 'graceMs']));
-      const graceMs = o.graceMs === undefined ? DEFAULT_ROTATION_GRACE_MS : o.graceMs;
-      if (!isNonNegativeInteger(graceMs)) {
-        throw new InvalidArgumentError(
-          'graceMs',
-          `Expected \`graceMs\` to be an integer >= 0, got ${describe(graceMs)}`,
-        );
-      }
-      const secret = secretFrom(o.secret);
+      const { secret, graceMs } = parseRotateOptions(options);
       const current = await this.row(id);
       const row = rotatedEndpointRow(current, secret, graceMs, this.ctx.clock.now());
       await this.ctx.store.updateEndpoint(row);
