@@ -196,7 +196,7 @@ export class Dispatcher {
           return;
         }
         const mark = this.planner.mark();
-        const { claimed, nextDue } = await this.store.claim(
+        const { claimed, nextDue, held } = await this.store.claim(
           plan,
           free,
           now,
@@ -212,6 +212,8 @@ export class Dispatcher {
           const due = await this.store.dueTimes([...this.planner.rateLimited.keys()]);
           tokenAt = this.planner.settleRateLimited(due, now);
         }
+        // Rows due now that other senders' leases or the shared rate limit kept back: due all the same.
+        for (const at of held.values()) tokenAt = Math.min(tokenAt, Math.max(at, now + 1));
         // Caught up when every endpoint offered a slot had fewer due rows than offered.
         this.caughtUp =
           tokenAt === Number.POSITIVE_INFINITY && plan.every((request) => nextDue.has(request.endpointId));

@@ -123,7 +123,15 @@ export class ClaimPlanner {
         }
         max = Math.min(max, Math.floor(tokens));
       }
-      if (max > 0) plan.push({ endpointId: endpoint.id, max: Math.min(max, free), fifo: endpoint.fifo });
+      if (max > 0) {
+        plan.push({
+          endpointId: endpoint.id,
+          max: Math.min(max, free),
+          fifo: endpoint.fifo,
+          cap: endpoint.concurrency ?? this.endpointConcurrency,
+          ratePerSecond: endpoint.ratePerSecond,
+        });
+      }
     }
     return plan;
   }

@@ -22,7 +22,17 @@ export interface ClaimRequest {
   max: number;
   /** One delivery at a time per ordering key, in emit order. */
   fifo: boolean;
+  /**
+   * The endpoint's concurrency: how many of its rows may be leased at once by
+   * every sender sharing the database together, this one included.
+   */
+  cap: number;
+  /** The endpoint's rate limit, shared by every sender (`null`: none). */
+  ratePerSecond: number | null;
 }
+
+/** How soon an endpoint held back by other senders' leases is looked at again, in ms. */
+export const HELD_RECHECK_MS = 50;
 
 export interface ClaimOutcome {
   claimed: ClaimedDelivery[];
@@ -31,6 +41,12 @@ export interface ClaimOutcome {
    * next row is due (`null`: none it could take now or later without news).
    */
   nextDue: Map<string, number | null>;
+  /**
+   * Endpoints with rows due now that a limit shared across senders kept back
+   * (their concurrency is taken by other senders' leases, or their shared rate
+   * limit has no token): when to look again. Each is in `nextDue` too.
+   */
+  held: Map<string, number>;
 }
 
 interface ClaimRow {
@@ -123,7 +139,7 @@ export class ClaimSql {
           left -= rows.length;
           if (rows.length < asked) nextDue.set(request.endpointId, due());
         }
-        return { claimed: this.withEvents(taken), nextDue };
+        return { claimed: this.withEvents(taken), nextDue, held: new Map() };
       })
       .immediate();
   }

@@ -101,7 +101,7 @@ export class PgClaimSql {
       left -= rows.length;
       if (rows.length < asked) nextDue.set(request.endpointId, await due());
     }
-    return { claimed, nextDue };
+    return { claimed, nextDue, held: new Map() };
   }
 
   /** Half the slots to first attempts, then retries, then first attempts the rest (as on SQLite). */
