@@ -64,7 +64,6 @@ export class Dispatcher {
   private busyDelay = 1;
   private readonly planner: ClaimPlanner;
   private idleWaiters: (() => void)[] = [];
-  private readonly aborts = new Set<AbortController>();
   private settledWaiters: (() => void)[] = [];
 
   constructor(
@@ -147,7 +146,7 @@ export class Dispatcher {
       });
       await Promise.race([settled, expired]);
       clearTimeout(timer);
-      for (const abort of this.aborts) abort.abort();
+      this.transport.abortAll();
       if (this.inFlight > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
     }
     while (this.turning) await new Promise((resolve) => setImmediate(resolve));
@@ -285,10 +284,7 @@ export class Dispatcher {
     }
     const body = buildBody(delivery);
     const headers = buildHeaders(endpoint, delivery, body, clock.now());
-    const abort = new AbortController();
-    this.aborts.add(abort);
-    const outcome = await this.transport.send({ url: endpoint.url, headers, body, signal: abort.signal });
-    this.aborts.delete(abort);
+    const outcome = await this.transport.send({ url: endpoint.url, headers, body });
     // Cut short by close(): no verdict, the row goes back to pending with its lease.
     if (outcome.errorCode === 'ERR_ABORTED' && this.closing) return null;
 

@@ -12,8 +12,6 @@ export interface AttemptRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
-  /** Aborts the attempt from outside (the sender is closing). */
-  signal?: AbortSignal;
 }
 
 /** What happened. Never throws: every failure is an outcome with an error code. */
@@ -120,9 +118,22 @@ export function describeError(error: unknown, url: string): { code: string; mess
   return { code, message: message.slice(0, MAX_ERROR_MESSAGE) };
 }
 
+/** Why a URL is refused before any socket exists, or `null`: it may be tried. */
+type Refusal = { code: string; message: string } | null;
+
+const ABORTED = { code: 'ERR_ABORTED', message: 'The attempt was aborted: the sender is closing' };
+
+/** How many URLs' verdicts `Transport` remembers (a sender has few endpoints; this only bounds memory). */
+const MAX_VERDICTS = 1024;
+
 /** Makes one attempt with got: no retries, no redirects, no decompression, a hard deadline, a capped body. */
 export class Transport {
   private readonly client: Got;
+  /** Each URL's verdict, worked out once: parsing and checking a URL on every attempt is garbage. */
+  private readonly verdicts = new Map<string, Refusal>();
+  /** How to cut short each attempt in flight (`abortAll`). */
+  private readonly active = new Set<() => void>();
+  private aborted = false;
 
   constructor(private readonly options: TransportOptions) {
     this.client = got.extend({
@@ -138,17 +149,52 @@ export class Transport {
       // got reads `http://unix:/path:/x` as a unix socket; with this off it refuses such a URL.
       enableUnixSockets: false,
       agent: { http: options.agents.http, https: options.agents.https },
+      // The whole attempt's deadline is `send`'s own timer; these name the phase that stalled.
       timeout: {
         lookup: options.connectTimeout,
         connect: options.connectTimeout,
         secureConnect: options.connectTimeout,
-        request: options.timeout,
       },
     });
   }
 
+  /** Aborts every attempt in flight, and any started later (the sender is closing): each ends with `ERR_ABORTED`. */
+  abortAll(): void {
+    this.aborted = true;
+    for (const abort of [...this.active]) abort();
+  }
+
+  /** Whether the URL is refused before connecting, remembered per URL. */
+  private verdict(url: string): Refusal {
+    let verdict = this.verdicts.get(url);
+    if (verdict === undefined) {
+      verdict = this.check(url);
+      if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
+      this.verdicts.set(url, verdict);
+    }
+    return verdict;
+  }
+
+  private check(url: string): Refusal {
+    let host: string;
+    try {
+      host = new URL(url).hostname;
+    } catch (error) {
+      return describeError(error, url);
+    }
+    // Endpoints are checked when added, but the row may have been written by another process or version.
+    if (host === UNIX_SOCKET_HOST) return blocked(new BlockedAddressError(host, host, 'unix-socket'));
+    // Node does not call `lookup` for an IP literal: check it here, before any socket exists.
+    const literal = literalHostAddress(host);
+    if (literal !== null) {
+      const rule = this.options.policy.check(literal);
+      if (rule !== null) return blocked(new BlockedAddressError(host, literal, rule));
+    }
+    return null;
+  }
+
   send(request: AttemptRequest): Promise<AttemptOutcome> {
-    const { timeout, responseBodyLimit, policy, now } = this.options;
+    const { timeout, responseBodyLimit, now } = this.options;
     const startedAt = now();
     const started = performance.now();
     const finish = (
@@ -167,25 +213,10 @@ export class Transport {
       errorMessage,
     });
 
-    const refused = (blocked: { code: string; message: string }) =>
-      Promise.resolve(finish(null, {}, null, blocked.code, blocked.message));
-    let host: string;
-    try {
-      host = new URL(request.url).hostname;
-    } catch (error) {
-      return refused(describeError(error, request.url));
-    }
-    // Endpoints are checked when added, but the row may have been written by another process or version.
-    if (host === UNIX_SOCKET_HOST) return refused(new BlockedAddressError(host, host, 'unix-socket'));
-    // Node does not call `lookup` for an IP literal: check it here, before any socket exists.
-    const literal = literalHostAddress(host);
-    if (literal !== null) {
-      const rule = policy.check(literal);
-      if (rule !== null) return refused(new BlockedAddressError(host, literal, rule));
-    }
+    const refused = this.aborted ? ABORTED : this.verdict(request.url);
+    if (refused !== null) return Promise.resolve(finish(null, {}, null, refused.code, refused.message));
 
     return new Promise<AttemptOutcome>((resolve) => {
-      const deadline = new AbortController();
       let settled = false;
       let statusCode: number | null = null;
       let headers: Record<string, string> = {};
@@ -196,7 +227,7 @@ export class Transport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onOuterAbort);
+        this.active.delete(abort);
         resolve(outcome);
       };
       // Every settle but 'end' cuts the body short. A body that is not UTF-8 (a gzip
@@ -209,11 +240,7 @@ export class Transport {
 
       let stream: ReturnType<Got['stream']>;
       try {
-        stream = this.client.stream(request.url, {
-          body: request.body,
-          headers: request.headers,
-          signal: deadline.signal,
-        });
+        stream = this.client.stream(request.url, { body: request.body, headers: request.headers });
       } catch (error) {
         const { code, message } = describeError(error, request.url);
         settled = true;
@@ -221,27 +248,18 @@ export class Transport {
         return;
       }
       // The hard deadline covers everything, including a body dripped one byte at a time.
+      // Destroying got's stream destroys its request and socket.
       const timer = setTimeout(() => {
-        deadline.abort();
         stream.destroy();
         settle(
           finish(statusCode, headers, body(), 'ETIMEDOUT', `The attempt exceeded its ${timeout} ms deadline`),
         );
       }, timeout);
-      const onOuterAbort = () => {
+      const abort = () => {
         stream.destroy();
-        settle(
-          finish(
-            statusCode,
-            headers,
-            body(),
-            'ERR_ABORTED',
-            'The attempt was aborted: the sender is closing',
-          ),
-        );
+        settle(finish(statusCode, headers, body(), ABORTED.code, ABORTED.message));
       };
-      if (request.signal?.aborted) onOuterAbort();
-      request.signal?.addEventListener('abort', onOuterAbort, { once: true });
+      this.active.add(abort);
 
       stream.on(
         'response',
@@ -272,4 +290,8 @@ export class Transport {
       });
     });
   }
+}
+
+function blocked(error: BlockedAddressError): Refusal {
+  return { code: error.code, message: error.message };
 }

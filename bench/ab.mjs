@@ -1,0 +1,84 @@
+// A/B: one or more builds of hookline against the bare got loop, in the same run, for working on the hot path:
+//   node bench/ab.mjs [--concurrency 16] [--events 5000] [--rounds 5] [name=path/to/dist ...]
+// Each `name=dir` is a build directory inside the repository, so that its imports resolve (a copy of dist/
+// taken before a change, say: `cp -r dist bench/.ab/base`); without any, the current dist/ is copied and measured. Every run is a fresh child process (bench/contender.mjs); the contenders take
+// turns within each round; prints medians of deliveries/s and CPU per 1,000, and each build's median
+// per-round ratio to the bare got loop. Not part of `npm run bench` (bench/compare.mjs is the full comparison).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { benchDir, fmt, int, median, startReceiver } from './lib.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const concurrency = arg('concurrency', 16);
+const events = arg('events', 5_000);
+const rounds = arg('rounds', 5);
+
+const builds = process.argv
+  .slice(2)
+  .filter((a) => a.includes('='))
+  .map((a) => {
+    const [name, dir] = a.split('=');
+    return { name, dir: path.resolve(dir) };
+  });
+if (builds.length === 0) {
+  const copy = path.join(benchDir, '.ab', `current-${process.pid}`);
+  process.once('exit', () => fs.rmSync(copy, { recursive: true, force: true }));
+  fs.cpSync(path.join(benchDir, '..', 'dist'), copy, { recursive: true });
+  builds.push({ name: 'hookline', dir: copy });
+}
+
+function run(contender, build, url) {
+  const env = { ...process.env };
+  if (build) {
+    env.HOOKLINE_BENCH_DIST = pathToFileURL(path.join(build.dir, 'index.js')).href;
+    env.NODE_OPTIONS =
+      `${env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(benchDir, 'pin-hookline.mjs')).href}`.trim();
+  }
+  const cfg = { name: contender, concurrency, events, timed: 10, latencyRate: 100, latencySeconds: 0.2, url };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(benchDir, 'contender.mjs'), JSON.stringify(cfg)],
+      { env, encoding: 'utf8', timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        try {
+          return resolve(JSON.parse(stdout.trim().split('\n').pop()));
+        } catch {
+          resolve({ error: `${error?.message ?? 'no result'}\n${stderr.slice(-2_000)}` });
+        }
+      },
+    );
+  });
+}
+
+const receiver = await startReceiver();
+const names = [...builds.map((b) => b.name), 'got'];
+const results = new Map(names.map((n) => [n, []]));
+for (let round = 0; round < rounds; round++) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[(i + round) % names.length];
+    const build = builds.find((b) => b.name === name);
+    const r = await run(build ? 'hookline' : 'got', build, receiver.url);
+    if (r.error) throw new Error(`${name}: ${r.error}`);
+    results.get(name)[round] = r.deliver;
+    console.error(`round ${round + 1} ${name}: ${int(r.deliver.rate)}/s, ${fmt(r.deliver.cpuPerK, 3)} s/1k`);
+  }
+}
+await receiver.stop();
+const got = results.get('got');
+console.log(`\nC=${concurrency}, ${events} events, ${rounds} rounds (medians; ratios per round, then median)`);
+for (const name of names) {
+  const mine = results.get(name);
+  const rate = median(mine.map((d) => d.rate));
+  const cpu = median(mine.map((d) => d.cpuPerK));
+  const rateRatio = median(mine.map((d, r) => d.rate / got[r].rate));
+  const cpuRatio = median(mine.map((d, r) => d.cpuPerK / got[r].cpuPerK));
+  console.log(
+    `${name.padEnd(12)} ${int(rate).padStart(6)}/s  cpu ${fmt(cpu, 3)} s/1k  vs got: rate ${fmt(rateRatio, 2)}x, cpu ${fmt(cpuRatio, 2)}x`,
+  );
+}
