@@ -71,7 +71,9 @@ for (let round = 0; round < rounds; round++) {
 }
 await receiver.stop();
 const got = results.get('got');
-console.log(`\nC=${concurrency}, ${events} events, ${rounds} rounds (medians; ratios per round, then median)`);
+console.log(
+  `\nC=${concurrency}, ${events} events, ${rounds} rounds (medians; ratios per round, then median)`,
+);
 for (const name of names) {
   const mine = results.get(name);
   const rate = median(mine.map((d) => d.rate));
