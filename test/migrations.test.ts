@@ -35,6 +35,7 @@ const TABLES = [
   'events',
   'meta',
   'migrations',
+  'rate_buckets',
 ];
 
 function temp() {
@@ -209,8 +210,8 @@ describe("the application's own better-sqlite3 Database", () => {
 
 describe('migrations', () => {
   it('are numbered from 1 and each recorded once in hookline_migrations', () => {
-    // 1: the outbox; 2: fairness, circuit breaking, ordering.
-    expect(LATEST).toBe(2);
+    // 1: the outbox; 2: fairness, circuit breaking, ordering; 3: limits shared by every process.
+    expect(LATEST).toBe(3);
     const { db } = openOwned(':memory:');
     const rows = migrationRows(db);
     expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
@@ -264,7 +265,7 @@ describe('migrations', () => {
 
     const sender = new WebhookSender({ database: db, autoStart: false });
     cleanups.push(() => sender.close());
-    expect(migrationRows(db).map((r) => r.version)).toEqual([1, 2]);
+    expect(migrationRows(db).map((r) => r.version)).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
     expect(tableNames(db)).toEqual(TABLES.map((t) => `hookline_${t}`));
     expect(sender.endpoints.get('ep_old')).toMatchObject({
       concurrency: null,

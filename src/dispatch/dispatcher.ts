@@ -203,16 +203,16 @@ export class Dispatcher {
           now + this.leaseMs,
         );
         for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at, mark);
+        for (const [endpointId, at] of held) this.planner.hold(endpointId, at);
         for (const delivery of claimed) this.launch(delivery);
-        // Rows waiting for rate-limit tokens are due too: drain() waits for them, and a
-        // timer brings the next token. Endpoints that only looked due do not count.
+        // Rows waiting for a rate-limit token, or held back by a limit shared with other
+        // senders, are due too: drain() waits for them, and a timer brings the next look.
+        // Endpoints that only looked due do not count.
         let tokenAt = Number.POSITIVE_INFINITY;
         if (this.planner.rateLimited.size > 0) {
           const due = await this.store.dueTimes([...this.planner.rateLimited.keys()]);
           tokenAt = this.planner.settleRateLimited(due, now);
         }
-        // Rows due now that other senders' leases or the shared rate limit kept back: due all the same.
-        for (const at of held.values()) tokenAt = Math.min(tokenAt, Math.max(at, now + 1));
         // Caught up when every endpoint offered a slot had fewer due rows than offered.
         this.caughtUp =
           tokenAt === Number.POSITIVE_INFINITY && plan.every((request) => nextDue.has(request.endpointId));

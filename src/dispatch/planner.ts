@@ -21,7 +21,11 @@ export class ClaimPlanner {
   private readonly health = new Map<string, HealthState>();
   private readonly buckets = new Map<string, Bucket>();
   private rotation = 0;
-  /** Endpoints left out for their rate limit when last looked at, each with when its next token comes. */
+  /**
+   * Endpoints with rows due that wait for a limit, each with when to look again: this
+   * process's rate-limit bucket, or a limit shared by every sender (`hold`). Until then
+   * they are left out of the plan, yet their rows are due: drain() waits for them.
+   */
   readonly rateLimited = new Map<string, number>();
   /** Counts the hints that a row may be due sooner (see `mark`), and when each endpoint's last one came. */
   private hints = 0;
@@ -153,6 +157,15 @@ export class ClaimPlanner {
       }
     }
     return earliest;
+  }
+
+  /**
+   * The database held the endpoint's due rows back for a limit shared by every sender
+   * (its concurrency taken by other senders' leases, or the shared rate): look again at `at`.
+   */
+  hold(endpointId: string, at: number): void {
+    this.rateLimited.set(endpointId, at);
+    this.dueHints.set(endpointId, at);
   }
 
   /** Spends rate-limit tokens for what was claimed. */

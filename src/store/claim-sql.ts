@@ -12,7 +12,8 @@ export interface ClaimedDelivery {
   eventId: string;
   eventType: string;
   tenant: string | null;
-  payload: string;
+  /** The payload JSON as stored: text, or its UTF-8 bytes. */
+  payload: string | Buffer;
   eventCreatedAt: number;
 }
 
@@ -68,6 +69,59 @@ interface EventRow {
 /** How many active rows of a FIFO endpoint one claim looks at. */
 const FIFO_WINDOW = 512;
 
+/** A shared rate-limit bucket as stored: its tokens as of `at` (ms). */
+export interface StoredBucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * The tokens in an endpoint's shared bucket at `now`: it holds one second's
+ * worth (at least one token) and refills at `perSecond`; a bucket never used
+ * is full. A clock behind the one that last wrote the bucket refills nothing.
+ */
+export function bucketTokens(bucket: StoredBucket | undefined, perSecond: number, now: number): number {
+  const capacity = Math.max(1, perSecond);
+  if (bucket === undefined) return capacity;
+  return Math.min(capacity, bucket.tokens + (Math.max(0, now - bucket.at) * perSecond) / 1000);
+}
+
+/**
+ * What the limits shared by every sender let one request take now: no more
+ * than its endpoint's concurrency less the rows leased by anyone (`sending`),
+ * nor than the whole tokens left in its shared bucket (`tokens`, `null`: no rate limit).
+ */
+export function sharedAllowance(
+  request: ClaimRequest,
+  asked: number,
+  sending: number,
+  tokens: number | null,
+): number {
+  let allowed = Math.min(asked, request.cap - sending);
+  if (tokens !== null) allowed = Math.min(allowed, Math.floor(tokens));
+  return Math.max(0, allowed);
+}
+
+/**
+ * When to look again at an endpoint whose due rows the shared limits kept back
+ * after it took `taken`: in HELD_RECHECK_MS when its concurrency is spent
+ * (other senders' leases end without telling this one), when its next token
+ * comes when its shared bucket is empty, the later of the two when both are.
+ */
+export function heldUntil(
+  request: ClaimRequest,
+  sending: number,
+  tokens: number | null,
+  taken: number,
+  now: number,
+): number {
+  let at = now + 1;
+  if (request.cap - sending - taken <= 0) at = now + HELD_RECHECK_MS;
+  const left = tokens === null ? Number.POSITIVE_INFINITY : tokens - taken;
+  if (left < 1) at = Math.max(at, now + Math.ceil(((1 - left) * 1000) / request.ratePerSecond!));
+  return at;
+}
+
 /** Claiming: the statements that lease due deliveries. */
 export class ClaimSql {
   private readonly claimStmt: Statement<[number, string, number, string, number, number, number], ClaimRow>;
@@ -75,6 +129,9 @@ export class ClaimSql {
   private readonly dueStmt: Statement<[string, number], { t: number | null }>;
   private readonly eventsStmt: Statement<[string], EventRow & { seq: number }>;
   private readonly fifoWindowStmt: Statement<[string, number, number], FifoWindowRow>;
+  private readonly sendingStmt: Statement<[string], { n: number }>;
+  private readonly bucketStmt: Statement<[string], StoredBucket>;
+  private readonly putBucketStmt: Statement<[string, number, number]>;
   /** Per FIFO endpoint, a seq below which it has no active row: the window scan starts there. */
   private readonly fifoLow = new Map<string, number>();
   /** Endpoints whose next odd slot goes to a retry rather than a first attempt. */
@@ -110,11 +167,24 @@ export class ClaimSql {
       `SELECT seq, status, next_attempt_at, ordering_key FROM ${p}deliveries
        WHERE endpoint_id = ? AND seq >= ? AND status IN ('pending', 'sending') ORDER BY seq LIMIT ?`,
     );
+    // Leases held by every process, counted on the index of leased rows alone.
+    this.sendingStmt = db.prepare(
+      `SELECT count(*) AS n FROM ${p}deliveries INDEXED BY ${p}deliveries_sending
+       WHERE endpoint_id = ? AND status = 'sending'`,
+    );
+    this.bucketStmt = db.prepare(`SELECT tokens, at FROM ${p}rate_buckets WHERE endpoint_id = ?`);
+    this.putBucketStmt = db.prepare(
+      `INSERT INTO ${p}rate_buckets (endpoint_id, tokens, at) VALUES (?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`,
+    );
   }
 
   /**
    * Leases due deliveries in one transaction, endpoint by endpoint in the
-   * order given, each up to its `max`, all together up to `budget`.
+   * order given, each up to its `max`, all together up to `budget`. The
+   * transaction holds the file's write lock, so every process sharing the file
+   * claims in turn: each endpoint's `cap` counts every process's leases, and
+   * its rate-limit bucket is one row that every process spends.
    */
   claim(
     plan: readonly ClaimRequest[],
@@ -127,19 +197,36 @@ export class ClaimSql {
       .transaction((): ClaimOutcome => {
         const taken: ClaimRow[] = [];
         const nextDue = new Map<string, number | null>();
+        const held = new Map<string, number>();
         let left = budget;
         for (const request of plan) {
           if (left <= 0) break;
+          const { endpointId, ratePerSecond } = request;
           const asked = Math.min(request.max, left);
+          const sending = this.sendingStmt.get(endpointId)!.n;
+          const bucket = ratePerSecond === null ? undefined : this.bucketStmt.get(endpointId);
+          const tokens = ratePerSecond === null ? null : bucketTokens(bucket, ratePerSecond, now);
+          const allowed = sharedAllowance(request, asked, sending, tokens);
           const { rows, due } = request.fifo
-            ? this.claimFifo(request.endpointId, asked, now, owner, leaseUntil)
-            : this.claimFair(request.endpointId, asked, now, owner, leaseUntil);
+            ? this.claimFifo(endpointId, allowed, now, owner, leaseUntil)
+            : this.claimFair(endpointId, allowed, now, owner, leaseUntil);
+          if (tokens !== null && rows.length > 0) {
+            this.putBucketStmt.run(endpointId, tokens - rows.length, Math.max(now, bucket?.at ?? now));
+          }
           rows.sort((a, b) => a.seq - b.seq);
           for (const row of rows) taken.push(row);
           left -= rows.length;
-          if (rows.length < asked) nextDue.set(request.endpointId, due());
+          if (rows.length < asked) {
+            let at = due();
+            // Rows due now that only the shared limits kept back.
+            if (rows.length === allowed && at !== null && at <= now) {
+              at = heldUntil(request, sending, tokens, rows.length, now);
+              held.set(endpointId, at);
+            }
+            nextDue.set(endpointId, at);
+          }
         }
-        return { claimed: this.withEvents(taken), nextDue, held: new Map() };
+        return { claimed: this.withEvents(taken), nextDue, held };
       })
       .immediate();
   }
@@ -165,6 +252,8 @@ export class ClaimSql {
    * shared too.
    */
   private claimFair(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
+    // Nothing to take (the shared limits allow none): only when the next row is due.
+    if (asked <= 0) return { rows: [] as ClaimRow[], due: () => this.nextDueFor(endpointId) };
     const take = (fresh: 0 | 1, limit: number) =>
       limit <= 0 ? [] : this.claimStmt.all(leaseUntil, owner, now, endpointId, fresh, now, limit);
     let half = Math.ceil(asked / 2);
@@ -178,18 +267,23 @@ export class ClaimSql {
     return { rows: [...first, ...retries, ...more], due: () => this.nextDueFor(endpointId) };
   }
 
-  /** Claims the due heads of the endpoint's ordering keys (see `fifoHeads`). */
+  /**
+   * Claims the due heads of the endpoint's ordering keys (see `fifoHeads`).
+   * Due heads left untried (`asked` reached) make the endpoint due now.
+   */
   private claimFifo(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
     const window = this.fifoWindowStmt.all(endpointId, this.fifoLow.get(endpointId) ?? 0, FIFO_WINDOW);
     if (window.length > 0) this.fifoLow.set(endpointId, window[0]!.seq);
     const { ready, due } = fifoHeads(window, now);
     const rows: ClaimRow[] = [];
+    let tried = 0;
     for (const seq of ready) {
       if (rows.length >= asked) break;
+      tried++;
       const claimed = this.claimOneStmt.get(leaseUntil, owner, now, seq);
       if (claimed) rows.push(claimed);
     }
-    return { rows, due: () => due };
+    return { rows, due: () => (tried < ready.length ? now : due) };
   }
 
   private withEvents(rows: readonly ClaimRow[]): ClaimedDelivery[] {

@@ -116,4 +116,20 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (endpoint_id, minute)
   ) WITHOUT ROWID;
   `,
+  // 3: concurrency and rate limits shared by every process
+  `
+  -- Each endpoint's leased rows, counted by every claim against the endpoint's concurrency.
+  -- It replaces deliveries_leased, so a claim or a result still writes one index of leased
+  -- rows: finding expired leases scans the leased rows alone, as many as are in flight.
+  DROP INDEX {p}deliveries_leased;
+  CREATE INDEX {p}deliveries_sending ON {p}deliveries (endpoint_id, lease_until) WHERE status = 'sending';
+
+  -- One token bucket per rate-limited endpoint, spent by every process's claims:
+  -- its tokens as of at (ms), refilled at the endpoint's rate.
+  CREATE TABLE {p}rate_buckets (
+    endpoint_id  TEXT PRIMARY KEY,
+    tokens       REAL NOT NULL,
+    at           INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,7 +1,14 @@
 import type pg from 'pg';
-import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../claim-sql.js';
+import {
+  bucketTokens,
+  type ClaimedDelivery,
+  type ClaimOutcome,
+  type ClaimRequest,
+  heldUntil,
+  sharedAllowance,
+} from '../claim-sql.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
-import { run } from './db.js';
+import { type Queryable, run, transaction } from './db.js';
 
 interface ClaimRow {
   seq: number;
@@ -38,6 +45,16 @@ const WITH_EVENT = (s: string) =>
 
 function statements(s: string) {
   return {
+    // Two int4 keys (a space apart from the one-key locks, migrate.ts's included): the schema
+    // under a constant of hookline's own, and the endpoint. Claims of other endpoints never wait.
+    lock: `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`,
+    // A statement of its own after the lock, so that its snapshot sees every claim committed before.
+    limits: `SELECT
+        (SELECT count(*) FROM ${s}.deliveries WHERE endpoint_id = $1 AND status = 'sending') AS sending,
+        b.tokens, b.at
+      FROM (SELECT 1) AS one LEFT JOIN ${s}.rate_buckets b ON b.endpoint_id = $1`,
+    putBucket: `INSERT INTO ${s}.rate_buckets (endpoint_id, tokens, at) VALUES ($1, $2, $3)
+      ON CONFLICT (endpoint_id) DO UPDATE SET tokens = excluded.tokens, at = excluded.at`,
     claim: `WITH c AS (
         UPDATE ${s}.deliveries SET status = 'sending', lease_until = $1, lease_owner = $2, updated_at = $3
         WHERE seq IN (
@@ -64,22 +81,43 @@ function statements(s: string) {
   };
 }
 
+/** What one endpoint's claim transaction took, and when to look at it again. */
+interface EndpointClaim {
+  rows: ClaimRow[];
+  /** Set when it took fewer rows than asked: when its next row is due (see `ClaimOutcome.nextDue`). */
+  nextDue?: number | null;
+  /** Set when the shared limits kept back rows due now: when to look again. */
+  held?: number;
+}
+
 /**
  * Claiming due deliveries under a lease. Each statement locks its rows with
  * `FOR UPDATE SKIP LOCKED`: senders claiming at once take different rows,
- * never wait on each other, and a row goes to exactly one of them.
+ * never wait on each other, and a row goes to exactly one of them. The limits
+ * every sender shares (an endpoint's concurrency and rate limit) are checked
+ * and spent under a transaction-scoped advisory lock on the endpoint, so that
+ * senders claiming for the same endpoint at once take their turns.
  */
 export class PgClaimSql {
   private readonly sql: ReturnType<typeof statements>;
+  /** The advisory lock's first key (hashed): hookline's claims in this schema. */
+  private readonly lockKey: string;
+  /** Endpoints whose next odd slot goes to a retry rather than a first attempt. */
+  private readonly retryTakesOdd = new Set<string>();
 
   constructor(
     private readonly pool: pg.Pool,
     s: string,
   ) {
     this.sql = statements(s);
+    this.lockKey = `hookline:claim:${s}`;
   }
 
-  /** Leases due rows endpoint by endpoint, each up to its `max`, all together up to `budget`. */
+  /**
+   * Leases due rows endpoint by endpoint, each up to its `max`, all together
+   * up to `budget`. One transaction per endpoint: the plan's order rotates, so
+   * one transaction holding several endpoints' locks could deadlock with another sender's.
+   */
   async claim(
     plan: readonly ClaimRequest[],
     budget: number,
@@ -89,57 +127,138 @@ export class PgClaimSql {
   ): Promise<ClaimOutcome> {
     const claimed: ClaimedDelivery[] = [];
     const nextDue = new Map<string, number | null>();
+    const held = new Map<string, number>();
     let left = budget;
     for (const request of plan) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
-      const { rows, due } = request.fifo
-        ? await this.claimFifo(request.endpointId, asked, now, owner, leaseUntil)
-        : await this.claimFair(request.endpointId, asked, now, owner, leaseUntil);
+      // Read committed whatever the server's default: each statement after the lock must see
+      // what the claims that held it before committed.
+      const outcome = await transaction(
+        this.pool,
+        (client) => this.claimEndpoint(client, request, asked, now, owner, leaseUntil),
+        'BEGIN ISOLATION LEVEL READ COMMITTED',
+      );
+      const { rows } = outcome;
       rows.sort((a, b) => a.seq - b.seq);
       for (const row of rows) claimed.push(toClaimed(row));
       left -= rows.length;
-      if (rows.length < asked) nextDue.set(request.endpointId, await due());
+      if (outcome.nextDue !== undefined) nextDue.set(request.endpointId, outcome.nextDue);
+      if (outcome.held !== undefined) held.set(request.endpointId, outcome.held);
     }
-    return { claimed, nextDue, held: new Map() };
+    return { claimed, nextDue, held };
   }
 
-  /** Half the slots to first attempts, then retries, then first attempts the rest (as on SQLite). */
-  private async claimFair(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
+  /**
+   * One endpoint's claim, in a transaction: its advisory lock, then every
+   * sender's leases and its shared bucket, then at most what they leave.
+   */
+  private async claimEndpoint(
+    client: pg.PoolClient,
+    request: ClaimRequest,
+    asked: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ): Promise<EndpointClaim> {
+    const { endpointId, ratePerSecond } = request;
+    await run(client, this.sql.lock, [this.lockKey, endpointId]);
+    const [limits] = await run<{ sending: number; tokens: number | null; at: number | null }>(
+      client,
+      this.sql.limits,
+      [endpointId],
+    );
+    const sending = limits!.sending;
+    const bucket = limits!.at === null ? undefined : { tokens: limits!.tokens!, at: limits!.at };
+    const tokens = ratePerSecond === null ? null : bucketTokens(bucket, ratePerSecond, now);
+    const allowed = sharedAllowance(request, asked, sending, tokens);
+    const { rows, due } = request.fifo
+      ? await this.claimFifo(client, endpointId, allowed, now, owner, leaseUntil)
+      : await this.claimFair(client, endpointId, allowed, now, owner, leaseUntil);
+    if (tokens !== null && rows.length > 0) {
+      await run(client, this.sql.putBucket, [
+        endpointId,
+        tokens - rows.length,
+        Math.max(now, bucket?.at ?? now),
+      ]);
+    }
+    if (rows.length >= asked) return { rows };
+    const at = await due();
+    // Rows due now that only the shared limits kept back.
+    if (rows.length === allowed && at !== null && at <= now) {
+      const until = heldUntil(request, sending, tokens, rows.length, now);
+      return { rows, nextDue: until, held: until };
+    }
+    return { rows, nextDue: at };
+  }
+
+  /**
+   * Half the slots go to first attempts, then retries take what they can, then
+   * first attempts the rest; an odd slot goes to each in turn (as on SQLite,
+   * `ClaimSql.claimFair`).
+   */
+  private async claimFair(
+    client: pg.PoolClient,
+    endpointId: string,
+    asked: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ) {
+    const due = () => this.nextDueFor(endpointId, client);
+    // Nothing to take (the shared limits allow none): only when the next row is due.
+    if (asked <= 0) return { rows: [] as ClaimRow[], due };
     const take = (kind: 0 | 1, limit: number) =>
       limit <= 0
         ? Promise.resolve([] as ClaimRow[])
-        : run<ClaimRow>(this.pool, this.sql.claim, [leaseUntil, owner, now, endpointId, kind, limit]);
-    const half = Math.ceil(asked / 2);
+        : run<ClaimRow>(client, this.sql.claim, [leaseUntil, owner, now, endpointId, kind, limit]);
+    let half = Math.ceil(asked / 2);
+    if (asked % 2 === 1) {
+      if (this.retryTakesOdd.delete(endpointId)) half--;
+      else this.retryTakesOdd.add(endpointId);
+    }
     const first = await take(0, half);
     const retries = await take(1, asked - first.length);
     const more = first.length === half ? await take(0, asked - first.length - retries.length) : [];
-    return { rows: [...first, ...retries, ...more], due: () => this.nextDueFor(endpointId) };
+    return { rows: [...first, ...retries, ...more], due };
   }
 
   /**
    * Claims the due heads of the endpoint's ordering keys (see `fifoHeads`),
-   * each by seq and only while still pending, so two senders never both take it.
+   * each by seq and only while still pending, so two senders never both take
+   * it. Due heads left untried (`asked` reached) make the endpoint due now.
    */
-  private async claimFifo(endpointId: string, asked: number, now: number, owner: string, leaseUntil: number) {
-    const window = await run<FifoWindowRow>(this.pool, this.sql.fifoWindow, [endpointId, FIFO_WINDOW]);
+  private async claimFifo(
+    client: pg.PoolClient,
+    endpointId: string,
+    asked: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ) {
+    const window = await run<FifoWindowRow>(client, this.sql.fifoWindow, [endpointId, FIFO_WINDOW]);
     const { ready, due } = fifoHeads(window, now);
     const rows: ClaimRow[] = [];
+    let tried = 0;
     for (const seq of ready) {
       if (rows.length >= asked) break;
-      const one = await run<ClaimRow>(this.pool, this.sql.claimOne, [leaseUntil, owner, now, seq]);
+      tried++;
+      const one = await run<ClaimRow>(client, this.sql.claimOne, [leaseUntil, owner, now, seq]);
       if (one[0] !== undefined) rows.push(one[0]);
     }
-    return { rows, due: async () => due };
+    return { rows, due: async () => (tried < ready.length ? now : due) };
   }
 
-  async nextDueFor(endpointId: string): Promise<number | null> {
-    return (await this.dueTimes([endpointId])).get(endpointId) ?? null;
+  async nextDueFor(endpointId: string, db: Queryable = this.pool): Promise<number | null> {
+    return (await this.dueTimes([endpointId], db)).get(endpointId) ?? null;
   }
 
   /** When each endpoint's earliest pending row is due (`null`: none). */
-  async dueTimes(endpointIds: readonly string[]): Promise<Map<string, number | null>> {
-    const rows = await run<{ id: string; t: number | null }>(this.pool, this.sql.dueTimes, [endpointIds]);
+  async dueTimes(
+    endpointIds: readonly string[],
+    db: Queryable = this.pool,
+  ): Promise<Map<string, number | null>> {
+    const rows = await run<{ id: string; t: number | null }>(db, this.sql.dueTimes, [endpointIds]);
     return new Map(rows.map((row) => [row.id, row.t]));
   }
 }

@@ -77,12 +77,19 @@ export async function change(db: Queryable, text: string, values: readonly unkno
   return result.rowCount ?? 0;
 }
 
-/** Runs `fn` in a transaction on a client of the pool. */
-export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction on a client of the pool; `begin` may name an
+ * isolation level (`BEGIN ISOLATION LEVEL READ COMMITTED`) rather than take the server's default.
+ */
+export async function transaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const value = await fn(client);
     await client.query('COMMIT');
     return value;

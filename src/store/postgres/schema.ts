@@ -104,4 +104,20 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (endpoint_id, minute)
   );
   `,
+  // 2: concurrency and rate limits shared by every sender (SQLite's migration 3)
+  `
+  -- Each endpoint's leased rows, counted by every claim against the endpoint's concurrency.
+  -- It replaces deliveries_leased: a claim or a result still writes one index of leased rows,
+  -- and finding expired leases scans the leased rows alone, as many as are in flight.
+  DROP INDEX {s}.deliveries_leased;
+  CREATE INDEX deliveries_sending ON {s}.deliveries (endpoint_id, lease_until) WHERE status = 'sending';
+
+  -- One token bucket per rate-limited endpoint, spent by every sender's claims:
+  -- its tokens as of at (ms), refilled at the endpoint's rate.
+  CREATE TABLE {s}.rate_buckets (
+    endpoint_id  TEXT PRIMARY KEY,
+    tokens       DOUBLE PRECISION NOT NULL,
+    at           BIGINT NOT NULL
+  );
+  `,
 ];
