@@ -11,7 +11,7 @@ export const UNIX_SOCKET_HOST = 'unix';
 export interface AttemptRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 /** What happened. Never throws: every failure is an outcome with an error code. */

@@ -62,7 +62,7 @@ interface EventRow {
   id: string;
   type: string;
   tenant: string | null;
-  payload: string;
+  payload: Buffer;
   created_at: number;
 }
 
@@ -159,9 +159,11 @@ export class ClaimSql {
       `SELECT min(next_attempt_at) AS t FROM ${p}deliveries
        WHERE endpoint_id = ? AND status = 'pending' AND min(attempt_count, 1) = ?`,
     );
-    // One read for the events of a whole claim.
+    // One read for the events of a whole claim. The payload comes as bytes: it goes into the
+    // request body as they are, and a buffer costs the garbage collector nothing to move.
     this.eventsStmt = db.prepare(
-      `SELECT seq, id, type, tenant, payload, created_at FROM ${p}events WHERE seq IN (SELECT value FROM json_each(?))`,
+      `SELECT seq, id, type, tenant, CAST(payload AS BLOB) AS payload, created_at FROM ${p}events
+       WHERE seq IN (SELECT value FROM json_each(?))`,
     );
     this.fifoWindowStmt = db.prepare(
       `SELECT seq, status, next_attempt_at, ordering_key FROM ${p}deliveries
