@@ -122,6 +122,28 @@ export function heldUntil(
   return at;
 }
 
+/**
+ * How many retries and first attempts to ask for, in that order, so that first
+ * attempts get \`half\` of \`asked\` slots and retries the rest, and either takes
+ * what the other leaves. Retries are asked first: with none due (the usual
+ * case) the first attempts fill every slot in one more statement, not two.
+ */
+export function fairOrder(asked: number, endpointId: string, retryTakesOdd: Set<string>) {
+  let half = Math.ceil(asked / 2);
+  // An odd slot goes to each in turn, so that one slot at a time (concurrency 1, a rate limit) is shared too.
+  if (asked % 2 === 1) {
+    if (retryTakesOdd.delete(endpointId)) half--;
+    else retryTakesOdd.add(endpointId);
+  }
+  const share = asked - half;
+  return {
+    retries: share,
+    fresh: (retries: number) => asked - retries,
+    // Retries filled their share and first attempts left slots: more retries may be due.
+    more: (retries: number, fresh: number) => (retries === share ? asked - retries - fresh : 0),
+  };
+}
+
 /** Claiming: the statements that lease due deliveries. */
 export class ClaimSql {
   private readonly claimStmt: Statement<[number, string, number, string, number, number, number], ClaimRow>;
@@ -248,8 +270,8 @@ export class ClaimSql {
   }
 
   /**
-   * Half the slots go to first attempts, then retries take what they can, then
-   * first attempts the rest: neither starves the other. An odd slot goes to
+   * Half the slots go to first attempts, half to retries, and either takes what
+   * the other leaves (see `fairOrder`): neither starves the other. An odd slot goes to
    * each in turn, so that one slot at a time (concurrency 1, a rate limit) is
    * shared too.
    */
@@ -258,15 +280,11 @@ export class ClaimSql {
     if (asked <= 0) return { rows: [] as ClaimRow[], due: () => this.nextDueFor(endpointId) };
     const take = (fresh: 0 | 1, limit: number) =>
       limit <= 0 ? [] : this.claimStmt.all(leaseUntil, owner, now, endpointId, fresh, now, limit);
-    let half = Math.ceil(asked / 2);
-    if (asked % 2 === 1) {
-      if (this.retryTakesOdd.delete(endpointId)) half--;
-      else this.retryTakesOdd.add(endpointId);
-    }
-    const first = take(0, half);
-    const retries = take(1, asked - first.length);
-    const more = first.length === half ? take(0, asked - first.length - retries.length) : [];
-    return { rows: [...first, ...retries, ...more], due: () => this.nextDueFor(endpointId) };
+    const { retries, fresh, more } = fairOrder(asked, endpointId, this.retryTakesOdd);
+    const a = take(1, retries);
+    const b = take(0, fresh(a.length));
+    const c = take(1, more(a.length, b.length));
+    return { rows: [...a, ...b, ...c], due: () => this.nextDueFor(endpointId) };
   }
 
   /**

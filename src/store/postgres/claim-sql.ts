@@ -4,6 +4,7 @@ import {
   type ClaimedDelivery,
   type ClaimOutcome,
   type ClaimRequest,
+  fairOrder,
   heldUntil,
   sharedAllowance,
 } from '../claim-sql.js';
@@ -212,15 +213,11 @@ export class PgClaimSql {
       limit <= 0
         ? Promise.resolve([] as ClaimRow[])
         : run<ClaimRow>(client, this.sql.claim, [leaseUntil, owner, now, endpointId, kind, limit]);
-    let half = Math.ceil(asked / 2);
-    if (asked % 2 === 1) {
-      if (this.retryTakesOdd.delete(endpointId)) half--;
-      else this.retryTakesOdd.add(endpointId);
-    }
-    const first = await take(0, half);
-    const retries = await take(1, asked - first.length);
-    const more = first.length === half ? await take(0, asked - first.length - retries.length) : [];
-    return { rows: [...first, ...retries, ...more], due };
+    const { retries, fresh, more } = fairOrder(asked, endpointId, this.retryTakesOdd);
+    const a = await take(1, retries);
+    const b = await take(0, fresh(a.length));
+    const c = await take(1, more(a.length, b.length));
+    return { rows: [...a, ...b, ...c], due };
   }
 
   /**
