@@ -27,7 +27,8 @@ it('two senders on one file deliver every event exactly once', async () => {
   });
   const file = tmp.file();
   const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
-  setup.endpoints.add({ url: receiver.url });
+  // The endpoint's concurrency is shared by both processes: room for each one's 8 slots.
+  setup.endpoints.add({ url: receiver.url, concurrency: 16 });
   const emitted = new Set<string>();
   for (let i = 0; i < EVENTS; i++) emitted.add(setup.emit('two.process', { i }).id);
   await setup.close();

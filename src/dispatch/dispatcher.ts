@@ -5,7 +5,7 @@ import { WebhookError } from '../errors/base.js';
 import type { Transport } from '../http/attempt.js';
 import { deliveryId } from '../ids.js';
 import { nextRetryDelay, type RetryPolicy } from '../retry.js';
-import type { ClaimedDelivery } from '../store/claim-sql.js';
+import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
 import type { AttemptResult } from '../store/outbox-sql.js';
 import { iso } from '../store/rows.js';
 import type { DeliveryNotice, Notify, SenderEvents } from './notices.js';
@@ -32,6 +32,15 @@ const PQueue = (PQueueImport as unknown as { default?: typeof PQueueImport }).de
 interface Finished {
   result: AttemptResult;
   notice: DeliveryNotice;
+}
+
+/** What a turn planned and claimed. */
+interface ClaimStep {
+  plan: readonly ClaimRequest[];
+  claim: ClaimOutcome;
+  now: number;
+  /** The planner's mark taken before the claim (see `ClaimPlanner.mark`). */
+  mark: number;
 }
 
 /** Extra time a lease outlives the attempt deadline, in ms, for writing the result. */
@@ -177,31 +186,18 @@ export class Dispatcher {
           return;
         }
         this.busyDelay = 1;
-        await this.flush();
-        if (!this.running || this.closing) return;
-        const free = this.options.concurrency - this.inFlight;
-        if (free <= 0) {
-          this.caughtUp = false;
-          return;
+        let step: ClaimStep | null;
+        const { recordAndClaim } = this.store;
+        if (recordAndClaim !== undefined && this.finished.length > 0 && this.running && !this.closing) {
+          step = await this.recordThenClaim(recordAndClaim.bind(this.store));
+        } else {
+          await this.flush();
+          if (!this.running || this.closing) return;
+          step = await this.claimStep();
         }
-        const now = this.options.clock.now();
-        const plan = this.planner.plan(await this.store.endpoints(), now, free);
-        // The awaits above let other code run: an application 'delivered'
-        // listener, say, may have opened a transaction on a shared connection
-        // in a microtask. A claim now would run inside it and send rows that
-        // may yet roll back, so the check is repeated right before the claim.
-        if (this.store.busy()) {
-          this.retryWhenFree();
-          return;
-        }
-        const mark = this.planner.mark();
-        const { claimed, nextDue, held } = await this.store.claim(
-          plan,
-          free,
-          now,
-          this.options.owner,
-          now + this.leaseMs,
-        );
+        if (step === null) return;
+        const { plan, now, mark } = step;
+        const { claimed, nextDue, held } = step.claim;
         for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at, mark);
         for (const [endpointId, at] of held) this.planner.hold(endpointId, at);
         for (const delivery of claimed) this.launch(delivery);
@@ -227,6 +223,75 @@ export class Dispatcher {
       this.turning = false;
       this.checkIdle();
     }
+  }
+
+  /** Plans and claims as many rows as there are free slots; `null`: nothing to claim now. */
+  private async claimStep(): Promise<ClaimStep | null> {
+    const free = this.options.concurrency - this.inFlight;
+    if (free <= 0) {
+      this.caughtUp = false;
+      return null;
+    }
+    const now = this.options.clock.now();
+    const plan = this.planner.plan(await this.store.endpoints(), now, free);
+    // The awaits above let other code run: an application 'delivered'
+    // listener, say, may have opened a transaction on a shared connection
+    // in a microtask. A claim now would run inside it and send rows that
+    // may yet roll back, so the check is repeated right before the claim.
+    if (this.store.busy()) {
+      this.retryWhenFree();
+      return null;
+    }
+    const mark = this.planner.mark();
+    const claim = await this.store.claim(plan, free, now, this.options.owner, now + this.leaseMs);
+    return { plan, claim, now, mark };
+  }
+
+  /**
+   * `flush` and `claimStep` in one transaction, for a store that can: the
+   * claim is planned with what recording the finished attempts changed.
+   */
+  private async recordThenClaim(
+    recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
+  ): Promise<ClaimStep | null> {
+    const endpoints = await this.store.endpoints();
+    // As in claimStep: the await let other code run.
+    if (this.store.busy()) {
+      this.retryWhenFree();
+      return null;
+    }
+    const batch = this.finished;
+    this.finished = [];
+    const now = this.options.clock.now();
+    let free = 0;
+    let mark = 0;
+    let outcome: ReturnType<typeof recordAndClaim>;
+    try {
+      outcome = recordAndClaim(
+        batch.map((f) => f.result),
+        this.options.owner,
+        now,
+        (recorded) => {
+          this.recorded(batch, recorded, now);
+          free = this.options.concurrency - this.inFlight;
+          mark = this.planner.mark();
+          if (free <= 0) return { requests: [], budget: 0 };
+          const gone = new Set(recorded.disabled.map((d) => d.endpointId));
+          const live = gone.size === 0 ? endpoints : endpoints.filter((e) => !gone.has(e.id));
+          return { requests: this.planner.plan(live, now, free), budget: free };
+        },
+        now + this.leaseMs,
+      );
+    } catch (error) {
+      this.finished = batch.concat(this.finished);
+      throw error;
+    }
+    this.announceAll(batch, outcome.recorded.disabled);
+    if (free <= 0) {
+      this.caughtUp = false;
+      return null;
+    }
+    return { plan: outcome.plan.requests, claim: outcome.claim, now, mark };
   }
 
   private launch(delivery: ClaimedDelivery): void {
@@ -343,26 +408,33 @@ export class Dispatcher {
     if (this.finished.length === 0) return;
     const batch = this.finished;
     this.finished = [];
-    let disabled: RecordOutcome['disabled'] = [];
+    let outcome: RecordOutcome;
     try {
-      const outcome = await this.store.record(
+      outcome = await this.store.record(
         batch.map((f) => f.result),
         this.options.owner,
         this.options.clock.now(),
       );
-      for (const [endpointId, health] of outcome.health) this.planner.setHealth(endpointId, health);
-      disabled = outcome.disabled;
     } catch (error) {
       this.finished = batch.concat(this.finished);
       throw error;
     }
-    const recordedAt = this.options.clock.now();
+    this.recorded(batch, outcome, this.options.clock.now());
+    this.announceAll(batch, outcome.disabled);
+  }
+
+  /** What the planner learns from a batch just written. */
+  private recorded(batch: readonly Finished[], outcome: RecordOutcome, recordedAt: number): void {
+    for (const [endpointId, health] of outcome.health) this.planner.setHealth(endpointId, health);
     for (const f of batch) {
       // Written now: a retry is due when scheduled; otherwise the next row of a FIFO key may go
       // (a claim that ran while this result was unwritten, on an asynchronous store, saw it blocked).
       this.due(f.notice.endpointId, f.result.status === 'pending' ? f.result.nextAttemptAt! : recordedAt);
-      this.announce(f);
     }
+  }
+
+  private announceAll(batch: readonly Finished[], disabled: RecordOutcome['disabled']): void {
+    for (const f of batch) this.announce(f);
     for (const notice of disabled) this.notify('endpoint.disabled', notice);
   }
 

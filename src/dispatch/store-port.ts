@@ -13,6 +13,12 @@ export interface RecordOutcome {
   disabled: { endpointId: string; reason: string }[];
 }
 
+/** What to claim: the requests, endpoint by endpoint, and how many rows in all. */
+export interface ClaimPlan {
+  requests: readonly ClaimRequest[];
+  budget: number;
+}
+
 /**
  * What the dispatcher needs of a store. Every call may be synchronous
  * (SQLite) or asynchronous (a networked database): the dispatcher awaits each.
@@ -31,6 +37,17 @@ export interface DispatchStore {
     leaseUntil: number,
   ): MaybePromise<ClaimOutcome>;
   record(results: readonly AttemptResult[], owner: string, now: number): MaybePromise<RecordOutcome>;
+  /**
+   * Optional, for a store whose calls are synchronous: `record`, then `plan` with
+   * what recording changed, then `claim` what it planned, in one transaction.
+   */
+  recordAndClaim?(
+    results: readonly AttemptResult[],
+    owner: string,
+    now: number,
+    plan: (recorded: RecordOutcome) => ClaimPlan,
+    leaseUntil: number,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan };
   /** Every endpoint's health, as recorded by any process. */
   healths(): MaybePromise<Map<string, HealthState>>;
   /** When each endpoint's earliest pending row is due (`null`: none). */

@@ -217,42 +217,49 @@ export class ClaimSql {
     owner: string,
     leaseUntil: number,
   ): ClaimOutcome {
-    return this.db
-      .transaction((): ClaimOutcome => {
-        const taken: ClaimRow[] = [];
-        const nextDue = new Map<string, number | null>();
-        const held = new Map<string, number>();
-        let left = budget;
-        for (const request of plan) {
-          if (left <= 0) break;
-          const { endpointId, ratePerSecond } = request;
-          const asked = Math.min(request.max, left);
-          const sending = this.sendingStmt.get(endpointId)!.n;
-          const bucket = ratePerSecond === null ? undefined : this.bucketStmt.get(endpointId);
-          const tokens = ratePerSecond === null ? null : bucketTokens(bucket, ratePerSecond, now);
-          const allowed = sharedAllowance(request, asked, sending, tokens);
-          const { rows, due } = request.fifo
-            ? this.claimFifo(endpointId, allowed, now, owner, leaseUntil)
-            : this.claimFair(endpointId, allowed, now, owner, leaseUntil);
-          if (tokens !== null && rows.length > 0) {
-            this.putBucketStmt.run(endpointId, tokens - rows.length, Math.max(now, bucket?.at ?? now));
-          }
-          rows.sort((a, b) => a.seq - b.seq);
-          for (const row of rows) taken.push(row);
-          left -= rows.length;
-          if (rows.length < asked) {
-            let at = due();
-            // Rows due now that only the shared limits kept back.
-            if (rows.length === allowed && at !== null && at <= now) {
-              at = heldUntil(request, sending, tokens, rows.length, now);
-              held.set(endpointId, at);
-            }
-            nextDue.set(endpointId, at);
-          }
+    return this.db.transaction(() => this.claimIn(plan, budget, now, owner, leaseUntil)).immediate();
+  }
+
+  /** `claim`, inside a write transaction the caller holds. */
+  claimIn(
+    plan: readonly ClaimRequest[],
+    budget: number,
+    now: number,
+    owner: string,
+    leaseUntil: number,
+  ): ClaimOutcome {
+    const taken: ClaimRow[] = [];
+    const nextDue = new Map<string, number | null>();
+    const held = new Map<string, number>();
+    let left = budget;
+    for (const request of plan) {
+      if (left <= 0) break;
+      const { endpointId, ratePerSecond } = request;
+      const asked = Math.min(request.max, left);
+      const sending = this.sendingStmt.get(endpointId)!.n;
+      const bucket = ratePerSecond === null ? undefined : this.bucketStmt.get(endpointId);
+      const tokens = ratePerSecond === null ? null : bucketTokens(bucket, ratePerSecond, now);
+      const allowed = sharedAllowance(request, asked, sending, tokens);
+      const { rows, due } = request.fifo
+        ? this.claimFifo(endpointId, allowed, now, owner, leaseUntil)
+        : this.claimFair(endpointId, allowed, now, owner, leaseUntil);
+      if (tokens !== null && rows.length > 0) {
+        this.putBucketStmt.run(endpointId, tokens - rows.length, Math.max(now, bucket?.at ?? now));
+      }
+      rows.sort((a, b) => a.seq - b.seq);
+      for (const row of rows) taken.push(row);
+      left -= rows.length;
+      if (rows.length < asked) {
+        let at = due();
+        // Rows due now that only the shared limits kept back.
+        if (rows.length === allowed && at !== null && at <= now) {
+          at = heldUntil(request, sending, tokens, rows.length, now);
+          held.set(endpointId, at);
         }
-        return { claimed: this.withEvents(taken), nextDue, held };
-      })
-      .immediate();
+        nextDue.set(endpointId, at);
+      }
+    }
+    return { claimed: this.withEvents(taken), nextDue, held };
   }
 
   /** When the endpoint's earliest pending delivery is due, or `null` when it has none. */

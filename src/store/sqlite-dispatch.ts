@@ -1,7 +1,7 @@
 import type { CircuitConfig, HealthState } from '../circuit.js';
 import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../dispatch/fold-outcomes.js';
 import { isDeadOwner } from '../dispatch/lease-owner.js';
-import type { DispatchStore, RecordOutcome } from '../dispatch/store-port.js';
+import type { ClaimPlan, DispatchStore, RecordOutcome } from '../dispatch/store-port.js';
 import type { EndpointCache } from '../endpoint-cache.js';
 import type { LiveEndpoint } from '../live-endpoints.js';
 import type { ClaimOutcome, ClaimRequest } from './claim-sql.js';
@@ -47,46 +47,70 @@ export class SqliteDispatchStore implements DispatchStore {
    * An endpoint that must be disabled is disabled in the same transaction.
    */
   record(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
-    const { db, outbox, health, endpoints } = this.store;
-    const outcome = db
-      .transaction((): RecordOutcome => {
-        outbox.record(results, owner);
-        const byEndpoint = loggedByEndpoint(results);
-        const healths = new Map<string, HealthState>();
-        const disabled: RecordOutcome['disabled'] = [];
-        for (const [endpointId, list] of byEndpoint) {
-          const {
-            health: state,
-            succeeded: ok,
-            disable: reason,
-          } = foldAttempts(health.get(endpointId), list, this.circuit);
-          health.put(endpointId, state);
-          health.count(endpointId, now, ok, list.length - ok);
-          healths.set(endpointId, state);
-          if (reason !== null) {
-            const row = endpoints.get(endpointId);
-            if (row !== undefined && row.enabled === 1) {
-              endpoints.update(
-                { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
-                `endpoint disabled: ${reason}`,
-              );
-              disabled.push({ endpointId, reason });
-            }
-          }
-        }
-        // An attempt that was in flight when its endpoint was disabled or removed comes back
-        // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
-        for (const endpointId of retriedEndpoints(results)) {
-          const row = endpoints.get(endpointId);
-          if (row === undefined) endpoints.failPending(endpointId, 'endpoint removed', now);
-          else if (row.enabled === 0)
-            endpoints.failPending(endpointId, `endpoint disabled: ${row.disabled_reason ?? 'disabled'}`, now);
-        }
-        return { health: healths, disabled };
+    const outcome = this.store.db.transaction(() => this.recordIn(results, owner, now)).immediate();
+    this.store.checkpointIfLarge();
+    return outcome;
+  }
+
+  /**
+   * `record`, then a claim planned with what recording changed, in one
+   * transaction: one commit per turn, and the pages both touch written once.
+   */
+  recordAndClaim(
+    results: readonly AttemptResult[],
+    owner: string,
+    now: number,
+    plan: (recorded: RecordOutcome) => ClaimPlan,
+    leaseUntil: number,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan } {
+    const outcome = this.store.db
+      .transaction(() => {
+        const recorded = this.recordIn(results, owner, now);
+        const planned = plan(recorded);
+        const claim = this.store.claims.claimIn(planned.requests, planned.budget, now, owner, leaseUntil);
+        return { recorded, claim, plan: planned };
       })
       .immediate();
     this.store.checkpointIfLarge();
     return outcome;
+  }
+
+  /** Writes a batch of results; call inside a write transaction. */
+  private recordIn(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
+    const { outbox, health, endpoints } = this.store;
+    outbox.record(results, owner);
+    const byEndpoint = loggedByEndpoint(results);
+    const healths = new Map<string, HealthState>();
+    const disabled: RecordOutcome['disabled'] = [];
+    for (const [endpointId, list] of byEndpoint) {
+      const {
+        health: state,
+        succeeded: ok,
+        disable: reason,
+      } = foldAttempts(health.get(endpointId), list, this.circuit);
+      health.put(endpointId, state);
+      health.count(endpointId, now, ok, list.length - ok);
+      healths.set(endpointId, state);
+      if (reason !== null) {
+        const row = endpoints.get(endpointId);
+        if (row !== undefined && row.enabled === 1) {
+          endpoints.update(
+            { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
+            `endpoint disabled: ${reason}`,
+          );
+          disabled.push({ endpointId, reason });
+        }
+      }
+    }
+    // An attempt that was in flight when its endpoint was disabled or removed comes back
+    // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
+    for (const endpointId of retriedEndpoints(results)) {
+      const row = endpoints.get(endpointId);
+      if (row === undefined) endpoints.failPending(endpointId, 'endpoint removed', now);
+      else if (row.enabled === 0)
+        endpoints.failPending(endpointId, `endpoint disabled: ${row.disabled_reason ?? 'disabled'}`, now);
+    }
+    return { health: healths, disabled };
   }
 
   dueTimes(endpointIds: readonly string[]): Map<string, number | null> {
