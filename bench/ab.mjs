@@ -39,7 +39,16 @@ function run(contender, build, url) {
     env.NODE_OPTIONS =
       `${env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(benchDir, 'pin-hookline.mjs')).href}`.trim();
   }
-  const cfg = { name: contender, concurrency, events, timed: 10, latencyRate: 100, latencySeconds: 0.2, url };
+  // The same phases as bench/compare.mjs, so that both warm up the same way before the timed window.
+  const cfg = {
+    name: contender,
+    concurrency,
+    events,
+    timed: 500,
+    latencyRate: 200,
+    latencySeconds: 1.5,
+    url,
+  };
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -37,7 +37,8 @@ if (mode === 'deliver') {
     connectionString,
     schema: SCHEMA,
     concurrency: Number(concurrency),
-    endpointConcurrency: Number(concurrency),
+    // An endpoint's concurrency is shared by every sender: room for all of them together.
+    endpointConcurrency: CONCURRENCY,
     allowPrivateNetworks: true,
     pollInterval: 200,
     autoStart: false,
