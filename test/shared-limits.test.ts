@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/index.js';
@@ -28,6 +29,8 @@ interface SharedStore {
   available: boolean;
   /** A sender on the test's database, with a connection (a pool) of its own. */
   open(options?: SharedOptions): Promise<Sender>;
+  /** How many shared rate-limit buckets the database holds. */
+  buckets(): Promise<number>;
   /** After each test: closes its senders and removes its database. */
   cleanup(): Promise<void>;
 }
@@ -43,6 +46,14 @@ function sqliteFile(): SharedStore {
       const sender = new WebhookSender({ database: tmp.file(), allowPrivateNetworks: true, ...options });
       senders.push(sender);
       return sender;
+    },
+    async buckets() {
+      const db = new Database(tmp!.file());
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM hookline_rate_buckets').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
     },
     async cleanup() {
       await Promise.all(senders.map((s) => s.close({ timeout: 0 })));
@@ -70,6 +81,10 @@ function postgresSchema(): SharedStore {
       senders.push(sender);
       await sender.ready;
       return sender;
+    },
+    async buckets() {
+      const { rows } = await pools[0]!.query(`SELECT count(*)::int AS n FROM "${schema}".rate_buckets`);
+      return rows[0].n as number;
     },
     async cleanup() {
       await Promise.all(senders.map((s) => s.close({ timeout: 0 })));
@@ -143,7 +158,7 @@ const behaviours: Record<string, (t: Test) => Promise<void>> = {
     // The poll never comes: only emits, finished attempts and due timers (on the clock) move them.
     const a = await t.store.open({ clock, pollInterval: DAY });
     const b = await t.store.open({ clock, pollInterval: DAY });
-    await a.endpoints.add({ url: r.url, rateLimit: { perSecond: 2 } });
+    const ep = await a.endpoints.add({ url: r.url, rateLimit: { perSecond: 2 } });
     const emitted = new Set<string>();
     for (let i = 0; i < 10; i++) emitted.add((await (i % 2 === 0 ? a : b).emit('rate.test', { i })).id);
     // Two tokens at first (a bucket holds one second's worth), then two per second.
@@ -157,6 +172,10 @@ const behaviours: Record<string, (t: Test) => Promise<void>> = {
     await within(Promise.all([a.drain(), b.drain()]), 10_000, 'drain()');
     expect(new Set(idsOf(r))).toEqual(emitted);
     expect(await b.stats()).toMatchObject({ succeeded: 10, pending: 0, sending: 0 });
+    // The bucket is the endpoint's: it goes with it.
+    expect(await t.store.buckets()).toBe(1);
+    await b.endpoints.remove(ep.id);
+    expect(await t.store.buckets()).toBe(0);
   },
 
   async "a sender held back by the other's leases delivers its rows once they end"(t) {

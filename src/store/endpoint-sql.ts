@@ -9,6 +9,7 @@ export class EndpointSql {
   private readonly listEnabledStmt: Statement<[], EndpointRow>;
   private readonly updateStmt: Statement;
   private readonly deleteStmt: Statement;
+  private readonly deleteBucketStmt: Statement<[string]>;
   private readonly failPendingStmt: Statement;
   private readonly versionStmt: Statement<[], { value: number }>;
   private readonly bumpStmt: Statement;
@@ -39,6 +40,7 @@ export class EndpointSql {
        WHERE id = @id`,
     );
     this.deleteStmt = db.prepare(`DELETE FROM ${p}endpoints WHERE id = ?`);
+    this.deleteBucketStmt = db.prepare(`DELETE FROM ${p}rate_buckets WHERE endpoint_id = ?`);
     this.failPendingStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
        WHERE endpoint_id = ? AND status = 'pending'`,
@@ -90,6 +92,8 @@ export class EndpointSql {
       const removed = this.deleteStmt.run(id).changes > 0;
       if (removed) {
         this.failPendingStmt.run('endpoint removed', now, id);
+        // Its shared rate-limit bucket goes with it.
+        this.deleteBucketStmt.run(id);
         this.bumpStmt.run();
       }
       return removed;

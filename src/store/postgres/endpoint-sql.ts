@@ -44,6 +44,7 @@ function statements(s: string) {
       ordering = $17
       WHERE id = $1`,
     delete: `DELETE FROM ${s}.endpoints WHERE id = $1`,
+    deleteBucket: `DELETE FROM ${s}.rate_buckets WHERE endpoint_id = $1`,
     failPending: `UPDATE ${s}.deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
       WHERE endpoint_id = $3 AND status = 'pending'`,
   };
@@ -110,6 +111,8 @@ export class PgEndpointSql {
       const removed = (await change(client, this.sql.delete, [id])) > 0;
       if (removed) {
         await run(client, this.sql.failPending, ['endpoint removed', now, id]);
+        // Its shared rate-limit bucket goes with it.
+        await run(client, this.sql.deleteBucket, [id]);
         await run(client, this.sql.bump);
       }
       return removed;
