@@ -299,6 +299,39 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 1, failed: 1 });
   },
 
+  async "first attempts and retries share an endpoint's slots: neither waits behind the other"(k) {
+    let holding = false;
+    const held: (() => void)[] = [];
+    const arrived: string[] = [];
+    const r = await k.receiver((request, res) => {
+      const { kind } = payloadOf<{ kind: string }>(request);
+      arrived.push(kind);
+      const answer = () => res.writeHead(kind === 'retried' ? 500 : 200).end();
+      if (holding) held.push(answer);
+      else answer();
+    });
+    const { sender: s, clock } = await k.clocked({ retry: () => 10 * SEC });
+    await s.endpoints.add({ url: r.url, concurrency: 2 });
+    for (let i = 0; i < 4; i++) await s.emit('t', { kind: 'retried' });
+    await s.drain();
+    expect(arrived).toHaveLength(4);
+    // Both slots held by first attempts while 4 more wait; then the 4 retries come due behind them.
+    holding = true;
+    for (let i = 0; i < 6; i++) await s.emit('t', { kind: 'fresh' });
+    for (let i = 0; held.length < 2 && i < 400; i++) await sleep(5);
+    expect(held).toHaveLength(2);
+    clock.advance(10 * SEC);
+    await sleep(50);
+    holding = false;
+    arrived.length = 0;
+    for (const answer of held.splice(0)) answer();
+    await s.drain();
+    // Slots freed one or two at a time go to each kind in turn: retries are not starved by the backlog
+    // of first attempts, nor do they take every slot.
+    expect(arrived).toHaveLength(8);
+    expect(arrived.slice(0, 4).filter((kind) => kind === 'retried')).toHaveLength(2);
+  },
+
   async 'deliveries.retry and retryMany put failed deliveries back, with a fresh schedule'(k) {
     const r = await switchable(k, 500);
     const { sender: s } = await k.clocked({ retry: [], circuitBreaker: false });
