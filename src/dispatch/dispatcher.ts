@@ -199,7 +199,7 @@ export class Dispatcher {
         const { plan, now, mark } = step;
         const { claimed, nextDue, held } = step.claim;
         for (const [endpointId, at] of nextDue) this.planner.setDue(endpointId, at, mark);
-        for (const [endpointId, at] of held) this.planner.hold(endpointId, at);
+        for (const [endpointId, at] of held) this.planner.hold(endpointId, at, mark);
         for (const delivery of claimed) this.launch(delivery);
         // Rows waiting for a rate-limit token, or held back by a limit shared with other
         // senders, are due too: drain() waits for them, and a timer brings the next look.

@@ -163,7 +163,9 @@ export class ClaimPlanner {
    * The database held the endpoint's due rows back for a limit shared by every sender
    * (its concurrency taken by other senders' leases, or the shared rate): look again at `at`.
    */
-  hold(endpointId: string, at: number): void {
+  hold(endpointId: string, at: number, mark?: number): void {
+    // A slot of its own came free while the claim was out (an asynchronous store): look again now.
+    if (mark !== undefined && this.hintedSince(endpointId, mark)) return;
     this.rateLimited.set(endpointId, at);
     this.dueHints.set(endpointId, at);
   }
