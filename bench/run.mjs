@@ -97,10 +97,8 @@ latest.hooklineBuiltAt = new Date(distBuiltAt).toISOString();
 const started = performance.now();
 const failed = [];
 fs.mkdirSync(resultsDir, { recursive: true });
-for (const name of SCRIPTS) {
-  if (only && !only.includes(name)) continue;
-  const tmp = path.join(resultsDir, `${name}.tmp`);
-  fs.rmSync(tmp, { force: true });
+/** Runs bench/<name>.mjs in a child process; false (and `failed` gets its name) when it failed. */
+function runScript(name) {
   const t0 = performance.now();
   const result = spawnSync(
     process.execPath,
@@ -110,8 +108,19 @@ for (const name of SCRIPTS) {
     },
   );
   console.log(`(${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  if (result.status !== 0 || !fs.existsSync(tmp)) {
-    console.error(`bench/${name}.mjs failed (exit ${result.status ?? result.signal})`);
+  if (result.status === 0) return true;
+  console.error(`bench/${name}.mjs failed (exit ${result.status ?? result.signal})`);
+  failed.push(name);
+  return false;
+}
+
+for (const name of SCRIPTS) {
+  if (only && !only.includes(name)) continue;
+  const tmp = path.join(resultsDir, `${name}.tmp`);
+  fs.rmSync(tmp, { force: true });
+  if (!runScript(name)) continue;
+  if (!fs.existsSync(tmp)) {
+    console.error(`bench/${name}.mjs wrote no results`);
     failed.push(name);
     continue;
   }
@@ -120,19 +129,7 @@ for (const name of SCRIPTS) {
 }
 for (const name of STANDALONE) {
   if (only && !only.includes(name)) continue;
-  const t0 = performance.now();
-  const result = spawnSync(
-    process.execPath,
-    [path.join(here, `${name}.mjs`), ...(quick ? ['--quick'] : [])],
-    {
-      stdio: 'inherit',
-    },
-  );
-  console.log(`(${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  if (result.status !== 0) {
-    console.error(`bench/${name}.mjs failed (exit ${result.status ?? result.signal})`);
-    failed.push(name);
-  }
+  runScript(name);
 }
 latest.seconds = (performance.now() - started) / 1000;
 latest.machine.loadAverageAtEnd = os.loadavg();
