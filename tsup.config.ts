@@ -13,5 +13,8 @@ export default defineConfig({
   target: 'node20',
   // `import.meta.url` in the CommonJS build too (the checkpoint worker resolves better-sqlite3 with it).
   shims: true,
+  // Class names survive minification-free bundling too: the CJS chunks go through sucrase, which
+  // rewrites classes with fields as `_class2 = class …`; keepNames pins each `name` back.
+  keepNames: true,
   external: ['pg'],
 });

@@ -367,20 +367,21 @@ function readSignatureHeaders(headers: WebhookHeadersInput): SignatureHeaders {
     timestamp: get('webhook-timestamp'),
     signature: get('webhook-signature'),
   };
+  const svix = { id: get('svix-id'), timestamp: get('svix-timestamp'), signature: get('svix-signature') };
+  const none = (set: Record<string, string | undefined>) => Object.values(set).every((v) => v === undefined);
   // Svix names are only a fallback for a request that has no Standard Webhooks
   // header at all, so one request is never read from two different sets.
-  const useSvix =
-    standard.id === undefined && standard.timestamp === undefined && standard.signature === undefined;
+  const useSvix = none(standard) && !none(svix);
   const prefix = useSvix ? 'svix' : 'webhook';
-  const values = useSvix
-    ? { id: get('svix-id'), timestamp: get('svix-timestamp'), signature: get('svix-signature') }
-    : standard;
+  const values = useSvix ? svix : standard;
   for (const name of ['id', 'timestamp', 'signature'] as const) {
     const value = values[name];
     if (value === undefined || value.trim() === '') {
+      // With no signature header of either set, name the standard one (what hookline sends).
+      const fallback = !useSvix && none(standard) ? ` (nor is there a \`svix-${name}\` header)` : '';
       throw new WebhookVerificationError(
         'ERR_VERIFY_MISSING_HEADER',
-        `The \`${prefix}-${name}\` header is missing`,
+        `The \`${prefix}-${name}\` header is missing${fallback}`,
       );
     }
   }

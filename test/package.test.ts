@@ -108,6 +108,43 @@ const { PgWebhookSender } = pgExports;`),
     expect(JSON.parse(out)).toEqual(postgresResult);
   });
 
+  // The CJS chunks go through sucrase, which once renamed every error class `_class2` & co.
+  const namesProgram = (load: string) => `
+${load}
+const util = require('node:util');
+const wrong = [];
+let classes = 0;
+for (const [entry, exports] of Object.entries(entries)) {
+  for (const [key, value] of Object.entries(exports)) {
+    if (typeof value !== 'function' || !/^class[\\s{]/.test(Function.prototype.toString.call(value))) continue;
+    classes++;
+    if (value.name !== key) wrong.push(entry + '.' + key + ' is named ' + value.name);
+  }
+}
+let printed = '';
+try { new entries.hookline.WebhookSender({ bogus: 1 }); } catch (e) { printed = util.inspect(e).split('\\n')[0]; }
+console.log(JSON.stringify({ classes, wrong, printed }));
+`;
+
+  it.each([
+    [
+      'require',
+      'names.cjs',
+      "const entries = { hookline: require('hookline'), postgres: require('hookline/postgres') };",
+    ],
+    [
+      'import',
+      'names.mjs',
+      "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);\n" +
+        "import * as a from 'hookline'; import * as b from 'hookline/postgres'; const entries = { hookline: a, postgres: b };",
+    ],
+  ])('keeps the name of every exported class under %s', (_how, file, load) => {
+    const out = JSON.parse(run(file, namesProgram(load)));
+    expect(out.wrong).toEqual([]);
+    expect(out.classes).toBeGreaterThanOrEqual(12);
+    expect(out.printed.startsWith('InvalidOptionError: Unknown option `bogus`')).toBe(true);
+  });
+
   it('ships type declarations for both module systems, types first', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     expect(Object.keys(pkg.exports['.'].import)[0]).toBe('types');

@@ -204,10 +204,15 @@ describe('verifyWebhook rejections', () => {
         'ERR_VERIFY_MISSING_HEADER',
       );
     }
-    expectVerifyCode(
-      () => verifyWebhook({ secret, headers: {}, body, now: NOW }),
-      'ERR_VERIFY_MISSING_HEADER',
-    );
+    // No signature header of either set: the message names the Standard Webhooks header hookline
+    // sends, and says the svix-* fallback is missing too.
+    for (const none of [{}, new Headers({ 'content-type': 'application/json' })]) {
+      const error = thrown(() => verifyWebhook({ secret, headers: none, body, now: NOW }));
+      expect((error as WebhookVerificationError).code).toBe('ERR_VERIFY_MISSING_HEADER');
+      expect((error as Error).message).toBe(
+        'The `webhook-id` header is missing (nor is there a `svix-id` header)',
+      );
+    }
   });
 
   it('ignores signatures of other versions', () => {
@@ -307,6 +312,10 @@ describe('verifyWebhook inputs', () => {
     expectVerifyCode(
       () => verifyWebhook({ secret, headers: noId, body, now: NOW }),
       'ERR_VERIFY_MISSING_HEADER',
+    );
+    // Some svix-* headers and no webhook-* ones: the svix set is the one read, and named.
+    expect((thrown(() => verifyWebhook({ secret, headers: noId, body, now: NOW })) as Error).message).toBe(
+      'The `svix-id` header is missing',
     );
   });
 

@@ -35,6 +35,9 @@ export class PgListener {
       }
       const listening = client;
       this.client = listening;
+      // Waiting for a NOTIFY is never work the application asked to wait for: the held
+      // connection must not keep the process alive (it is destroyed, not pooled, on stop).
+      (listening as unknown as { unref?: () => void }).unref?.();
       listening.on('notification', (message) => {
         if (message.channel !== ctx.outbox.channel || ctx.isClosed()) return;
         ctx.onDue();

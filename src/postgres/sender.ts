@@ -68,7 +68,8 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      this.#pool = new pg.Pool({ connectionString });
+      // Idle pooled connections do not keep the process alive: a script that forgets close() still exits.
+      this.#pool = new pg.Pool({ connectionString, allowExitOnIdle: true });
       this.#ownsPool = true;
       // An idle client losing its connection must not crash the process.
       this.#pool.on('error', (error) => this.#report(error, 'A pooled PostgreSQL connection failed'));

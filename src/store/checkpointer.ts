@@ -36,7 +36,6 @@ export class Checkpointer {
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
       worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver } });
-      worker.unref();
       worker.on('message', () => this.settle());
       worker.on('error', () => {
         this.failed = true;
@@ -46,6 +45,9 @@ export class Checkpointer {
         this.failed = true;
         this.settle();
       });
+      // After the listeners: adding a 'message' listener refs the worker's port again, and a
+      // checkpoint is never work the application asked to wait for, so it must not keep it alive.
+      worker.unref();
     } catch {
       this.failed = true;
     }
