@@ -82,7 +82,7 @@ export class Endpoints {
     private readonly guard: (method: string) => void,
     private readonly store: SqliteStore,
     private readonly scheduled: (endpointId: string | undefined, at: number) => void,
-    /** Told when an endpoint's health was reset, so the dispatcher does not keep an old circuit. */
+    /** Told when an endpoint's health was reset: the dispatcher drops the old circuit and looks at its rows now. */
     private readonly healthReset: (endpointId: string) => void = () => {},
   ) {}
 
@@ -120,7 +120,13 @@ export class Endpoints {
       this.checkUrl,
       () => this.clock.now(),
     );
-    this.sql.update(row);
+    // A new URL is a new receiver: the old one's failures and open circuit are not its own.
+    const newReceiver = row.url !== current.url;
+    this.store.db.transaction(() => {
+      this.sql.update(row);
+      if (newReceiver) this.store.health.reset(row.id);
+    })();
+    if (newReceiver) this.healthReset(row.id);
     return toEndpoint(row);
   }
 

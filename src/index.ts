@@ -3,6 +3,7 @@ export type { CloseOptions } from './close-options.js';
 export type { Deliveries, DeliveryListFilter, RetryManyFilter } from './deliveries-api.js';
 export type {
   AttemptNotice,
+  CircuitNotice,
   DeliveredNotice,
   DeliveryNotice,
   EndpointDisabledNotice,

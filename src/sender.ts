@@ -149,6 +149,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       failed: log.countByStatus('failed'),
       inFlight: this.#dispatcher.inFlightCount,
       oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
+      openCircuits: this.#store.health.openCircuits(),
     };
   }
 

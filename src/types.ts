@@ -119,4 +119,10 @@ export interface SenderStats {
   inFlight: number;
   /** Age in ms of the oldest delivery that is due and waiting; 0 when none. */
   oldestPendingAgeMs: number;
+  /**
+   * Ids of the enabled endpoints whose circuit is open or half-open, as every
+   * process sharing the database sees it: their deliveries wait, `pending`,
+   * until a probe succeeds (`drain()` does not wait for them).
+   */
+  openCircuits: string[];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { afterAttempt, type CircuitConfig, circuitState, HEALTHY, type HealthState } from '../src/circuit.js';
-import type { EndpointDisabledNotice } from '../src/index.js';
+import type { CircuitNotice, EndpointDisabledNotice } from '../src/index.js';
 import { harness, sleep } from './helpers/harness.js';
 
 // The circuit breaker and auto-disable: the pure rules of src/circuit.ts, then
@@ -153,6 +153,8 @@ describe('the circuit breaker in a sender', () => {
     let status = 500;
     const r = await answering(() => status);
     const { sender: s, clock } = h.clocked({ retry: () => 1000 });
+    const circuit: CircuitNotice[] = [];
+    s.on('endpoint.circuit', (n) => circuit.push(n));
     const ep = s.endpoints.add({ url: r.url });
     const t0 = clock.now();
     for (let i = 0; i < 5; i++) s.emit('order.created', { i });
@@ -213,6 +215,15 @@ describe('the circuit breaker in a sender', () => {
       attemptsLastHour: 14,
       successRateLastHour: 8 / 14,
     });
+    // Every change was announced once, the failed probe's longer cool-off included.
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    expect(circuit).toEqual([
+      { endpointId: ep.id, state: 'open', consecutiveFailures: 5, openUntil: at(30 * SEC) },
+      { endpointId: ep.id, state: 'half-open', consecutiveFailures: 5, openUntil: at(30 * SEC) },
+      { endpointId: ep.id, state: 'open', consecutiveFailures: 6, openUntil: at(90 * SEC) },
+      { endpointId: ep.id, state: 'half-open', consecutiveFailures: 6, openUntil: at(90 * SEC) },
+      { endpointId: ep.id, state: 'closed', consecutiveFailures: 0, openUntil: null },
+    ]);
   });
 
   it('while open, deliveries wait pending: a long outage spends no attempts', async () => {

@@ -494,6 +494,7 @@ describe('stats', () => {
       failed: 0,
       inFlight: 0,
       oldestPendingAgeMs: 0,
+      openCircuits: [],
     });
     sender.endpoints.add({ url: `${base}/ok` });
     sender.endpoints.add({ url: `${base}/fail` });
@@ -510,6 +511,7 @@ describe('stats', () => {
       inFlight: 0,
       // Pending, but not due yet: nothing is late.
       oldestPendingAgeMs: 0,
+      openCircuits: [],
     });
     expect(sender.deliveries.list({ status: 'succeeded' }).items).toHaveLength(2);
     expect(sender.deliveries.list({ status: 'failed' }).items.every((d) => d.lastStatusCode === 500)).toBe(

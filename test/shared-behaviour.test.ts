@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  type CircuitNotice,
   type DeliveredNotice,
   type EndpointDisabledNotice,
   type FailedNotice,
@@ -438,6 +439,8 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     let status = 500;
     const r = await k.receiver((_request, res) => res.writeHead(status).end());
     const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+    const circuit: CircuitNotice[] = [];
+    s.on('endpoint.circuit', (n) => circuit.push(n));
     const ep = await s.endpoints.add({ url: r.url });
     const t0 = clock.now();
     for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
@@ -455,19 +458,30 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
       successRateLastHour: 0,
     });
 
+    // It is announced, and stats() names it: drain() resolved with its rows still pending.
+    expect(circuit).toEqual([
+      { endpointId: ep.id, state: 'open', consecutiveFailures: 5, openUntil: iso(t0 + 30 * SEC) },
+    ]);
+    expect(await s.stats()).toMatchObject({ pending: 5, openCircuits: [ep.id] });
+
     // Their retries are due after 1 s, but nothing goes out while the circuit is open.
     clock.advance(29 * SEC);
     await s.drain();
     await sleep(50);
     expect(r.requests).toHaveLength(5);
-    expect(await s.stats()).toMatchObject({ pending: 5, sending: 0 });
+    expect(await s.stats()).toMatchObject({ pending: 5, sending: 0, openCircuits: [ep.id] });
+    expect(circuit).toHaveLength(1);
 
     // At 30 s it is half-open: one probe. It succeeds, the circuit closes and the rest go.
     status = 200;
     clock.advance(SEC);
     await s.drain();
     expect(r.requests).toHaveLength(10);
-    expect(await s.stats()).toMatchObject({ succeeded: 5, pending: 0, failed: 0 });
+    expect(await s.stats()).toMatchObject({ succeeded: 5, pending: 0, failed: 0, openCircuits: [] });
+    expect(circuit.slice(1)).toEqual([
+      { endpointId: ep.id, state: 'half-open', consecutiveFailures: 5, openUntil: iso(t0 + 30 * SEC) },
+      { endpointId: ep.id, state: 'closed', consecutiveFailures: 0, openUntil: null },
+    ]);
     expect(await s.endpoints.health(ep.id)).toMatchObject({
       circuit: 'closed',
       consecutiveFailures: 0,
@@ -477,6 +491,55 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
       attemptsLastHour: 10,
       successRateLastHour: 0.5,
     });
+  },
+
+  async 'enable() on an endpoint with an open circuit closes it and sends what waited at once, with no poll'(
+    k,
+  ) {
+    let status = 500;
+    const r = await k.receiver((_request, res) => res.writeHead(status).end());
+    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+    const circuit: CircuitNotice[] = [];
+    s.on('endpoint.circuit', (n) => circuit.push(n));
+    const ep = await s.endpoints.add({ url: r.url });
+    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
+    await s.drain();
+    // Their retries are due, 28 s before the cool-off ends.
+    clock.advance(2 * SEC);
+    await s.drain();
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'open' });
+    expect(r.requests).toHaveLength(5);
+
+    // The clock stays and the poll never comes: only enable() can make them go now.
+    status = 200;
+    await s.endpoints.enable(ep.id);
+    await s.drain();
+    expect(r.requests).toHaveLength(10);
+    expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 5, openCircuits: [] });
+    expect(circuit.map((n) => n.state)).toEqual(['open', 'closed']);
+  },
+
+  async 'endpoints.update() with a new URL resets the circuit (a new receiver); other changes keep it'(k) {
+    const broken = await k.receiver((_request, res) => res.writeHead(503).end());
+    const fixed = await k.receiver();
+    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+    const ep = await s.endpoints.add({ url: broken.url });
+    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
+    await s.drain();
+    clock.advance(2 * SEC);
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'open', consecutiveFailures: 5 });
+
+    await s.endpoints.update(ep.id, { headers: { 'x-other': '1' } });
+    await s.drain();
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'open', consecutiveFailures: 5 });
+    expect(fixed.requests).toHaveLength(0);
+
+    await s.endpoints.update(ep.id, { url: fixed.url });
+    expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
+    await s.drain();
+    expect(fixed.requests).toHaveLength(5);
+    expect(broken.requests).toHaveLength(5);
+    expect(await s.stats()).toMatchObject({ pending: 0, succeeded: 5, openCircuits: [] });
   },
 
   async "ordering: 'fifo' sends one orderingKey in emit order, its next waiting while the head is retried"(
@@ -629,7 +692,15 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     );
     const { sender: s, clock } = await k.clocked({ autoStart: false, retry: [] });
     await s.endpoints.add({ url: r.url });
-    const empty = { pending: 0, sending: 0, succeeded: 0, failed: 0, inFlight: 0, oldestPendingAgeMs: 0 };
+    const empty = {
+      pending: 0,
+      sending: 0,
+      succeeded: 0,
+      failed: 0,
+      inFlight: 0,
+      oldestPendingAgeMs: 0,
+      openCircuits: [],
+    };
     expect(await s.stats()).toEqual(empty);
     await s.emit('order.created', { ok: true });
     clock.advance(2 * SEC);

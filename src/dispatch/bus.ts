@@ -11,6 +11,7 @@ const EVENT_NAMES: Record<keyof SenderEvents, true> = {
   retrying: true,
   failed: true,
   'endpoint.disabled': true,
+  'endpoint.circuit': true,
   error: true,
 };
 const SENDER_EVENTS = new Set<string>(Object.keys(EVENT_NAMES));

@@ -1,5 +1,5 @@
 import PQueueImport from 'p-queue';
-import { HEALTHY } from '../circuit.js';
+import { circuitState, HEALTHY, type HealthState } from '../circuit.js';
 import type { Clock } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
 import type { Transport } from '../http/attempt.js';
@@ -8,7 +8,7 @@ import { nextRetryDelay, type RetryPolicy } from '../retry.js';
 import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
 import type { AttemptResult } from '../store/outbox-sql.js';
 import { iso } from '../store/rows.js';
-import type { DeliveryNotice, Notify, SenderEvents } from './notices.js';
+import type { CircuitNotice, DeliveryNotice, Notify, SenderEvents } from './notices.js';
 import { ClaimPlanner } from './planner.js';
 import { buildBody, buildHeaders } from './request.js';
 import type { DispatchStore, RecordOutcome } from './store-port.js';
@@ -72,6 +72,10 @@ export class Dispatcher {
   private pollTimer: unknown = null;
   private busyDelay = 1;
   private readonly planner: ClaimPlanner;
+  /** Circuit changes seen while recording, announced with the batch's notices. */
+  private circuitNotices: CircuitNotice[] = [];
+  /** Per endpoint, the cool-off end whose half-open probe was announced (once per cool-off). */
+  private readonly probing = new Map<string, number>();
   private idleWaiters: (() => void)[] = [];
   private settledWaiters: (() => void)[] = [];
 
@@ -115,9 +119,17 @@ export class Dispatcher {
     this.planner.due(endpointId, at);
   }
 
-  /** An endpoint was enabled again: its circuit is closed now, not at the next poll. */
+  /**
+   * An endpoint was enabled again or given a new URL: its circuit is closed now, not at the
+   * next poll, and its rows are looked at now, not when the old cool-off would have ended.
+   */
   resetHealth(endpointId: string): void {
+    const before = this.planner.healthOf(endpointId);
     this.planner.setHealth(endpointId, HEALTHY);
+    this.probing.delete(endpointId);
+    if (before !== undefined && before.circuitOpenUntil !== null) this.announceCircuit(endpointId, HEALTHY);
+    this.planner.due(endpointId, this.options.clock.now());
+    this.wake();
   }
 
   /** Every endpoint may have rows due at `at` (a bulk retry). */
@@ -295,6 +307,20 @@ export class Dispatcher {
   }
 
   private launch(delivery: ClaimedDelivery): void {
+    const health = this.planner.healthOf(delivery.endpointId);
+    if (health !== undefined && circuitState(health, this.options.clock.now()) === 'half-open') {
+      // The planner offers a half-open endpoint one slot: this attempt is its probe.
+      const until = health.circuitOpenUntil!;
+      if (this.probing.get(delivery.endpointId) !== until) {
+        this.probing.set(delivery.endpointId, until);
+        this.notify('endpoint.circuit', {
+          endpointId: delivery.endpointId,
+          state: 'half-open',
+          consecutiveFailures: health.consecutiveFailures,
+          openUntil: iso(until),
+        });
+      }
+    }
     this.inFlight++;
     this.planner.started(delivery.endpointId);
     this.planner.claimed(delivery.endpointId, 1);
@@ -425,7 +451,17 @@ export class Dispatcher {
 
   /** What the planner learns from a batch just written. */
   private recorded(batch: readonly Finished[], outcome: RecordOutcome, recordedAt: number): void {
-    for (const [endpointId, health] of outcome.health) this.planner.setHealth(endpointId, health);
+    for (const [endpointId, health] of outcome.health) {
+      const before = this.planner.healthOf(endpointId);
+      this.planner.setHealth(endpointId, health);
+      // Opened (again, or for longer after a failed probe) or closed by this batch.
+      const was = before?.circuitOpenUntil ?? null;
+      if (health.circuitOpenUntil !== was && (health.circuitOpenUntil !== null || was !== null)) {
+        if (health.circuitOpenUntil === null) this.probing.delete(endpointId);
+        if (this.options.listening('endpoint.circuit'))
+          this.circuitNotices.push(circuitNotice(endpointId, health));
+      }
+    }
     for (const f of batch) {
       // Written now: a retry is due when scheduled; otherwise the next row of a FIFO key may go
       // (a claim that ran while this result was unwritten, on an asynchronous store, saw it blocked).
@@ -435,7 +471,12 @@ export class Dispatcher {
 
   private announceAll(batch: readonly Finished[], disabled: RecordOutcome['disabled']): void {
     for (const f of batch) this.announce(f);
+    for (const notice of this.circuitNotices.splice(0)) this.notify('endpoint.circuit', notice);
     for (const notice of disabled) this.notify('endpoint.disabled', notice);
+  }
+
+  private announceCircuit(endpointId: string, health: HealthState): void {
+    this.notify('endpoint.circuit', circuitNotice(endpointId, health));
   }
 
   private announce({ result, notice }: Finished): void {
@@ -560,4 +601,14 @@ export class Dispatcher {
           });
     this.notify('error', wrapped);
   }
+}
+
+function circuitNotice(endpointId: string, health: HealthState): CircuitNotice {
+  const until = health.circuitOpenUntil;
+  return {
+    endpointId,
+    state: until === null ? 'closed' : 'open',
+    consecutiveFailures: health.consecutiveFailures,
+    openUntil: until === null ? null : iso(until),
+  };
 }

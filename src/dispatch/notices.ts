@@ -1,3 +1,4 @@
+import type { CircuitState } from '../circuit.js';
 import type { WebhookError } from '../errors/base.js';
 
 /** What every delivery notice says about the delivery. */
@@ -48,6 +49,21 @@ export interface EndpointDisabledNotice {
   reason: string;
 }
 
+/**
+ * Emitted when this process sees an endpoint's circuit change: `open` after
+ * its failures reached the threshold (its deliveries wait, still `pending`,
+ * until `openUntil`), `half-open` when the cool-off is over and a probe
+ * attempt is sent, `closed` after the probe (or any attempt) succeeded, or
+ * the endpoint was enabled again or given a new URL.
+ */
+export interface CircuitNotice {
+  endpointId: string;
+  state: CircuitState;
+  consecutiveFailures: number;
+  /** ISO time the cool-off ends; `null` once closed. */
+  openUntil: string | null;
+}
+
 /** The sender's events and what their listeners receive. */
 export interface SenderEvents {
   attempt: [AttemptNotice];
@@ -55,6 +71,7 @@ export interface SenderEvents {
   retrying: [RetryingNotice];
   failed: [FailedNotice];
   'endpoint.disabled': [EndpointDisabledNotice];
+  'endpoint.circuit': [CircuitNotice];
   /** A background failure (database, a throwing listener, a retry function that threw). */
   error: [WebhookError];
 }

@@ -76,6 +76,11 @@ export class ClaimPlanner {
     this.health.set(endpointId, health);
   }
 
+  /** What this process last knew of the endpoint's health; `undefined`: nothing (healthy). */
+  healthOf(endpointId: string): HealthState | undefined {
+    return this.health.get(endpointId);
+  }
+
   replaceHealth(all: Map<string, HealthState>): void {
     this.health.clear();
     for (const [endpointId, health] of all) this.health.set(endpointId, health);

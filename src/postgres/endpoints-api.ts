@@ -61,7 +61,10 @@ export class PgEndpoints {
         this.ctx.checkUrl,
         () => this.ctx.clock.now(),
       );
-      await this.ctx.store.updateEndpoint(row);
+      // A new URL is a new receiver: the old one's failures and open circuit are not its own.
+      const newReceiver = row.url !== current.url;
+      await this.ctx.store.updateEndpoint(row, undefined, newReceiver);
+      if (newReceiver) this.ctx.healthReset(row.id);
       return toEndpoint(row);
     });
   }
@@ -84,6 +87,7 @@ export class PgEndpoints {
         updated_at: this.ctx.clock.now(),
       };
       await this.ctx.store.updateEndpoint(row, undefined, true);
+      this.ctx.healthReset(row.id);
       return toEndpoint(row);
     });
   }

@@ -99,6 +99,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
         else this.#dispatcher.due(endpointId, at);
         this.#dispatcher.wake();
       },
+      healthReset: (endpointId) => this.#dispatcher.resetHealth(endpointId),
     };
     this.endpoints = new PgEndpoints(ctx);
     this.events = new PgEvents(ctx);
@@ -200,14 +201,16 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   /** Counts by status (every sender's rows), attempts in flight here, and how late the most overdue delivery is. */
   stats(): Promise<SenderStats> {
     return this.#call('stats', async () => {
-      const [counts, due] = await Promise.all([
+      const [counts, due, openCircuits] = await Promise.all([
         this.#store.log.counts(),
         this.#store.log.earliestPendingDueAt(),
+        this.#store.health.openCircuits(),
       ]);
       return {
         ...counts,
         inFlight: this.#dispatcher.inFlightCount,
         oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
+        openCircuits,
       };
     });
   }

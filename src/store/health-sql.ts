@@ -11,6 +11,7 @@ export class HealthSql {
   private readonly rateStmt: Statement<[string, number], { succeeded: number | null; failed: number | null }>;
   private readonly pruneMinutesStmt: Statement;
   private readonly deleteStmt: Statement;
+  private readonly openStmt: Statement<[], { endpoint_id: string }>;
 
   constructor(db: Database, p: string) {
     this.getStmt = db.prepare(`SELECT * FROM ${p}endpoint_health WHERE endpoint_id = ?`);
@@ -32,6 +33,15 @@ export class HealthSql {
     );
     this.pruneMinutesStmt = db.prepare(`DELETE FROM ${p}endpoint_minutes WHERE minute < ?`);
     this.deleteStmt = db.prepare(`DELETE FROM ${p}endpoint_health WHERE endpoint_id = ?`);
+    this.openStmt = db.prepare(
+      `SELECT h.endpoint_id FROM ${p}endpoint_health h JOIN ${p}endpoints e ON e.id = h.endpoint_id
+       WHERE h.circuit_open_until IS NOT NULL AND e.enabled = 1 ORDER BY h.endpoint_id`,
+    );
+  }
+
+  /** The enabled endpoints whose circuit is open or half-open (not yet closed by a probe). */
+  openCircuits(): string[] {
+    return this.openStmt.all().map((row) => row.endpoint_id);
   }
 
   get(endpointId: string): HealthState {

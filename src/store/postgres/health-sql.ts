@@ -26,6 +26,8 @@ function statements(s: string) {
     outcomes: `SELECT sum(succeeded) AS succeeded, sum(failed) AS failed FROM ${s}.endpoint_minutes
       WHERE endpoint_id = $1 AND minute >= $2`,
     pruneMinutes: `DELETE FROM ${s}.endpoint_minutes WHERE minute < $1`,
+    openCircuits: `SELECT h.endpoint_id FROM ${s}.endpoint_health h JOIN ${s}.endpoints e ON e.id = h.endpoint_id
+      WHERE h.circuit_open_until IS NOT NULL AND e.enabled = 1 ORDER BY h.endpoint_id`,
   };
 }
 
@@ -88,6 +90,13 @@ export class PgHealthSql {
       ])
     )[0];
     return { succeeded: row?.succeeded ?? 0, failed: row?.failed ?? 0 };
+  }
+
+  /** The enabled endpoints whose circuit is open or half-open (not yet closed by a probe). */
+  async openCircuits(): Promise<string[]> {
+    return (await run<{ endpoint_id: string }>(this.pool, this.sql.openCircuits)).map(
+      (row) => row.endpoint_id,
+    );
   }
 
   async pruneMinutes(before: number): Promise<void> {
