@@ -10,13 +10,23 @@ const CLOSE_KEYS = new Set(['timeout']);
 
 /** `close(options)`'s `timeout`, checked; `undefined`: the attempt `timeout`. */
 export function closeTimeout(options: unknown): number | undefined {
-  const timeout: unknown = isPlainObject(options) ? options.timeout : undefined;
-  if (
-    !isPlainObject(options) ||
-    unknownKey(options, CLOSE_KEYS) !== undefined ||
-    (timeout !== undefined && !isNonNegativeInteger(timeout))
-  ) {
+  if (!isPlainObject(options)) {
     throw new InvalidArgumentError('options', `Expected \`{ timeout?: ms }\`, got ${describe(options)}`);
   }
-  return timeout as number | undefined;
+  const extra = unknownKey(options, CLOSE_KEYS);
+  if (extra !== undefined) {
+    throw new InvalidArgumentError(
+      extra,
+      `Unknown option \`${extra}\` of close(); the only one is \`timeout\``,
+      'ERR_UNKNOWN_OPTION',
+    );
+  }
+  const { timeout } = options;
+  if (timeout !== undefined && !isNonNegativeInteger(timeout)) {
+    throw new InvalidArgumentError(
+      'timeout',
+      `Expected \`timeout\` to be a whole number of ms >= 0, got ${describe(timeout)}`,
+    );
+  }
+  return timeout;
 }

@@ -107,15 +107,15 @@ export function validateUrl(value: unknown): string {
   return url.href;
 }
 
+const PATTERN = 'an event type or pattern (`order.created`, `order.*`, `*`)';
+
 export function validateEvents(value: unknown): string[] {
-  if (
-    !Array.isArray(value) ||
-    value.length === 0 ||
-    value.length > 1000 ||
-    !value.every((p) => typeof p === 'string' && isValidPattern(p))
-  ) {
-    bad('events', 'a non-empty array of event types or patterns (`order.*`, `*`)', value);
+  if (!Array.isArray(value) || value.length === 0 || value.length > 1000) {
+    bad('events', 'a non-empty array (at most 1000) of event types or patterns (`order.*`, `*`)', value);
   }
+  // Name the one that is wrong, not the whole list.
+  const at = value.findIndex((p) => typeof p !== 'string' || !isValidPattern(p));
+  if (at !== -1) bad(`events[${at}]`, PATTERN, value[at]);
   return [...new Set(value as string[])];
 }
 

@@ -11,6 +11,7 @@ import { Endpoints } from './endpoints.js';
 import { SenderClosedError } from './errors/input.js';
 import { NotStartedError } from './errors/state.js';
 import { Events } from './events-api.js';
+import { holdOpen } from './hold-open.js';
 import type { Agents } from './http/agents.js';
 import { Maintenance, type PruneResult } from './maintenance.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from './options.js';
@@ -132,7 +133,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
 
   /** Resolves when nothing is due now and nothing is in flight. */
   drain(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new SenderClosedError('drain'));
     if (!this.#dispatcher.started) return Promise.reject(new NotStartedError());
     return this.#dispatcher.drain();
   }
@@ -159,18 +160,30 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
-    const timeout = closeTimeout(options);
+    let timeout: number | undefined;
+    try {
+      timeout = closeTimeout(options);
+    } catch (error) {
+      // A Promise-returning method rejects; it does not throw.
+      return Promise.reject(error);
+    }
     this.#closed = true;
-    this.#closing = (async () => {
-      await this.#maintenance.stop();
-      await this.#dispatcher.close(timeout ?? this.#options.timeout);
-      this.#agents.destroy();
-      await this.#store.close();
-    })();
+    // Awaited work: the unref'd checkpoint worker's last answer must not be cut off by the exit.
+    this.#closing = holdOpen(
+      (async () => {
+        await this.#maintenance.stop();
+        await this.#dispatcher.close(timeout ?? this.#options.timeout);
+        this.#agents.destroy();
+        await this.#store.close();
+      })(),
+    );
     return this.#closing;
   }
 
-  /** Listens to `'attempt'`, `'delivered'`, `'retrying'`, `'failed'`, `'endpoint.disabled'` or `'error'`. */
+  /**
+   * Listens to `'attempt'`, `'delivered'`, `'retrying'`, `'failed'`, `'endpoint.disabled'`,
+   * `'endpoint.circuit'` or `'error'`.
+   */
   on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
     this.#bus.on(name, listener);
     return this;

@@ -1,12 +1,26 @@
-/** Renders a bad value for an error message: "`-1` (number)". Never used for secrets. */
+const MAX_SHOWN = 60;
+
+const cut = (text: string): string => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text);
+
+const isPrimitive = (v: unknown): boolean =>
+  v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/**
+ * Renders a bad value for an error message: "`-1` (number)", "`[\"order.**\"]` (array)",
+ * "`{ now, setTimeout }` (object)". Strings, numbers and arrays of them are shown; of an
+ * object only its keys, since its values may be credentials (a pool config's password).
+ * Never used for secrets.
+ */
 export function describe(value: unknown): string {
   let shown: string;
-  if (typeof value === 'string')
-    shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') shown = JSON.stringify(cut(value));
   else if (typeof value === 'bigint') shown = `${value}n`;
   else if (typeof value === 'function') shown = '[function]';
-  else if (Array.isArray(value)) shown = '[array]';
-  else if (value !== null && typeof value === 'object') shown = `[${value.constructor?.name ?? 'object'}]`;
+  else if (Array.isArray(value)) shown = value.every(isPrimitive) ? cut(JSON.stringify(value)) : '[array]';
+  else if (isPlainObject(value)) {
+    const keys = Object.keys(value);
+    shown = keys.length === 0 ? '{}' : cut(`{ ${keys.join(', ')} }`);
+  } else if (value !== null && typeof value === 'object') shown = `[${value.constructor?.name ?? 'object'}]`;
   else shown = String(value);
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   return `\`${shown}\` (${type})`;

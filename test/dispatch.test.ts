@@ -436,7 +436,23 @@ describe('close', () => {
     expect(() => s.emit('a.b', {})).toThrow(expect.objectContaining({ code: 'ERR_SENDER_CLOSED' }));
     expect(() => s.emitMany([{ type: 'a.b', payload: 1 }])).toThrow(SenderClosedError);
     expect(() => s.start()).toThrow(SenderClosedError);
-    await expect(s.drain()).resolves.toBeUndefined();
+    // As the README says of every method but close: drain() too.
+    await expect(s.drain()).rejects.toBeInstanceOf(SenderClosedError);
+    await expect(s.drain()).rejects.toMatchObject({ code: 'ERR_SENDER_CLOSED' });
+  });
+
+  it('names a bad timeout and echoes it, and names an unknown option', async () => {
+    const s = new WebhookSender({ database: ':memory:', autoStart: false });
+    const bad = await s.close({ timeout: 'soon' } as never).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'timeout' });
+    expect((bad as Error).message).toBe(
+      'Expected `timeout` to be a whole number of ms >= 0, got `"soon"` (string)',
+    );
+    const unknown = await s.close({ timout: 5 } as never).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ code: 'ERR_UNKNOWN_OPTION', argument: 'timout' });
+    // Refused before anything was done: the sender is still open.
+    expect(s.emit('a.b', {}).id).toMatch(/^evt_/);
+    await s.close();
   });
 
   it('of a sender never started is fine', async () => {

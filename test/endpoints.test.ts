@@ -238,7 +238,20 @@ describe('endpoints.add', () => {
       InvalidArgumentError,
       'ERR_INVALID_ARGUMENT',
     );
-    expect((error as InvalidArgumentError).argument).toBe('events');
+    expect((error as InvalidArgumentError).argument).toMatch(/^events(\[\d+\])?$/);
+  });
+
+  it('names the one bad pattern of a list, and shows it', () => {
+    const { sender } = open();
+    const error = expectCode(
+      () => sender.endpoints.add({ url: URL_A, events: ['order.created', 'order.**'] }),
+      InvalidArgumentError,
+      'ERR_INVALID_ARGUMENT',
+    );
+    expect(error).toMatchObject({ argument: 'events[1]' });
+    expect((error as Error).message).toBe(
+      'Expected `events[1]` to be an event type or pattern (`order.created`, `order.*`, `*`), got `"order.**"` (string)',
+    );
   });
 
   it.each<[string, Record<string, unknown>, string]>([

@@ -158,6 +158,20 @@ console.log(JSON.stringify({ classes, wrong, printed }));
     }
   });
 
+  it('ships the MIT LICENSE that package.json names, in the packed tarball too', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg.license).toBe('MIT');
+    expect(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(packed.status).toBe(0);
+    const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('dist/index.cjs');
+  });
+
   it('reports the version of package.json in VERSION', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     const { VERSION } = await import('../src/version.js');

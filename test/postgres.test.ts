@@ -360,6 +360,7 @@ describe.skipIf(!probe.available)(`PgWebhookSender (${probe.reason})`, () => {
     expect(await s.endpoints.list()).toEqual([]);
     await s.close();
     await expect(s.endpoints.list()).rejects.toMatchObject({ code: 'ERR_SENDER_CLOSED' });
+    await expect(s.drain()).rejects.toMatchObject({ name: 'SenderClosedError', code: 'ERR_SENDER_CLOSED' });
     expect(() => new PgWebhookSender({ pool: newPool(), schema: 'bad-name' })).toThrow(InvalidOptionError);
     expect(() => new PgWebhookSender({ pool: newPool(), connectionString: PG_URL })).toThrow(
       InvalidOptionError,

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 /** Runs, as a file (as a user's script is: under `node -e` the same program exited even before the fix), a script that emits once and never closes. */
-function emitAndLeave(construct: string, emit: string): Child {
+function emitAndLeave(construct: string, emit: string, then = ''): Child {
   const source = `
 import { WebhookSender } from ${JSON.stringify(distEntry)};
 import { PgWebhookSender } from ${JSON.stringify(distEntry.replace(/index\.js$/, 'postgres.js'))};
@@ -40,6 +40,7 @@ console.log((${emit}).id);
 // The script's own work goes on a moment: long enough for every thread, connection and timer
 // hookline starts to be up (a script that ends at once can exit before a worker's port is open).
 await new Promise((resolve) => setTimeout(resolve, 500));
+${then}
 `;
   const script = tmp.file(`emit-${children.length}.mjs`);
   fs.writeFileSync(script, source);
@@ -91,6 +92,41 @@ describe('a script that emits and never calls close()', () => {
       await next.close();
     }
     expect(receiver.requests.map((r) => r.headers['webhook-id'])).toContain(id);
+  });
+});
+
+describe('a script that awaits drain() or close()', () => {
+  // Between its requests nothing of the sender holds the process (its timers are unref'd): a
+  // rate limit of 2/s spaces 3 deliveries over a second with nothing in flight in the gaps,
+  // and without a hold the process would end there with the await unsettled (exit code 13).
+  it.each([
+    ['drain() while a rate limit spaces the deliveries', 'await sender.drain(); console.log("done");', 3],
+    // The bucket holds a second's worth: two go out at once, close() waits for both, the third stays pending.
+    ['close() with attempts in flight', 'await sender.close(); console.log("done");', 2],
+  ])('stays up for %s', async (_name, then, succeeded) => {
+    const slow = await startReceiver((_req, res) => {
+      setTimeout(() => res.writeHead(200).end(), 300);
+    });
+    try {
+      const file = tmp.file(`await-${succeeded}.db`);
+      const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+      setup.endpoints.add({ url: slow.url, rateLimit: { perSecond: 2 } });
+      await setup.close();
+      const config = { database: file, allowPrivateNetworks: true, timeout: 5000 };
+      const emit = Array.from({ length: 3 }, (_, i) => `sender.emit('order.created', { i: ${i} })`).join(
+        ', ',
+      );
+      const child = emitAndLeave(`new WebhookSender(${JSON.stringify(config)})`, `[${emit}][0]`, then);
+      await child.waitForLine((line) => line.startsWith('evt_'));
+      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+      expect(child.lines.at(-1)).toBe('done');
+      const check = new WebhookSender({ database: file, autoStart: false });
+      // Waited for: the 200s were recorded before the process ended.
+      expect(check.stats()).toMatchObject({ succeeded, pending: 3 - succeeded, sending: 0 });
+      await check.close();
+    } finally {
+      await slow.close();
+    }
   });
 });
 

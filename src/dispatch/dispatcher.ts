@@ -2,6 +2,7 @@ import PQueueImport from 'p-queue';
 import { circuitState, HEALTHY, type HealthState } from '../circuit.js';
 import type { Clock } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
+import { holdOpen } from '../hold-open.js';
 import type { Transport } from '../http/attempt.js';
 import { deliveryId } from '../ids.js';
 import { nextRetryDelay, type RetryPolicy } from '../retry.js';
@@ -77,6 +78,7 @@ export class Dispatcher {
   /** Per endpoint, the cool-off end whose half-open probe was announced (once per cool-off). */
   private readonly probing = new Map<string, number>();
   private idleWaiters: (() => void)[] = [];
+
   private settledWaiters: (() => void)[] = [];
 
   constructor(
@@ -139,10 +141,13 @@ export class Dispatcher {
 
   /** Resolves when nothing is due now and nothing is in flight. */
   drain(): Promise<void> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.wake();
-    });
+    // Awaited work: the process stays up for it, though the dispatcher's timers do not hold it.
+    return holdOpen(
+      new Promise((resolve) => {
+        this.idleWaiters.push(resolve);
+        this.wake();
+      }),
+    );
   }
 
   /**
@@ -181,7 +186,7 @@ export class Dispatcher {
       this.report(error, 'Could not write the last results while closing');
     }
     this.running = false;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.resolveIdle();
   }
 
   private async turn(): Promise<void> {
@@ -580,7 +585,11 @@ export class Dispatcher {
         this.caughtUp &&
         !this.turning &&
         !this.turnQueued);
-    if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (idle) this.resolveIdle();
+  }
+
+  private resolveIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private clearTimers(): void {

@@ -9,6 +9,7 @@ import { WebhookError } from '../errors/base.js';
 import { SenderClosedError } from '../errors/input.js';
 import { NotStartedError } from '../errors/state.js';
 import { StoreError } from '../errors/store.js';
+import { holdOpen } from '../hold-open.js';
 import type { Agents } from '../http/agents.js';
 import type { PruneResult } from '../maintenance.js';
 import type { ResolvedOptions } from '../options.js';
@@ -190,9 +191,10 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
 
   /** Resolves when nothing is due now and nothing is in flight here. */
   async drain(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed) throw new SenderClosedError('drain');
     await this.ready;
     await this.#autoStarted;
+    // Closed while this drain waited for the schema: nothing is left to wait for.
     if (this.#closed) return;
     if (!this.#dispatcher.started) throw new NotStartedError();
     return this.#dispatcher.drain();
@@ -234,17 +236,20 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       return Promise.reject(error);
     }
     this.#closed = true;
-    this.#closing = (async () => {
-      await this.ready.catch(() => undefined);
-      await this.#autoStarted;
-      this.#listener.stopRetrying();
-      await this.#maintenance.stop();
-      await this.#dispatcher.close(timeout ?? this.#options.timeout);
-      this.#listener.stop();
-      this.#agents.destroy();
-      this.#closedDone = true;
-      if (this.#ownsPool) await this.#pool.end();
-    })();
+    // Awaited work: the process stays up for it, though idle pooled connections do not hold it.
+    this.#closing = holdOpen(
+      (async () => {
+        await this.ready.catch(() => undefined);
+        await this.#autoStarted;
+        this.#listener.stopRetrying();
+        await this.#maintenance.stop();
+        await this.#dispatcher.close(timeout ?? this.#options.timeout);
+        this.#listener.stop();
+        this.#agents.destroy();
+        this.#closedDone = true;
+        if (this.#ownsPool) await this.#pool.end();
+      })(),
+    );
     return this.#closing;
   }
 
