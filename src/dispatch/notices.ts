@@ -1,4 +1,3 @@
-import type { CircuitState } from '../circuit.js';
 import type { WebhookError } from '../errors/base.js';
 
 /** What every delivery notice says about the delivery. */
@@ -58,7 +57,7 @@ export interface EndpointDisabledNotice {
  */
 export interface CircuitNotice {
   endpointId: string;
-  state: CircuitState;
+  state: 'open' | 'half-open' | 'closed';
   consecutiveFailures: number;
   /** ISO time the cool-off ends; `null` once closed. */
   openUntil: string | null;
