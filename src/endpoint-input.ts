@@ -1,3 +1,4 @@
+import type { ErrorCode } from './errors/codes.js';
 import { InvalidArgumentError } from './errors/input.js';
 import { isValidPattern } from './match.js';
 import { describe, isPlainObject } from './validate.js';
@@ -62,7 +63,12 @@ const RESERVED_HEADERS = new Set([
   'webhook-signature',
 ]);
 
-function bad(argument: string, expected: string, value: unknown, code = 'ERR_INVALID_ARGUMENT'): never {
+function bad(
+  argument: string,
+  expected: string,
+  value: unknown,
+  code: ErrorCode = 'ERR_INVALID_ARGUMENT',
+): never {
   throw new InvalidArgumentError(
     argument,
     `Expected \`${argument}\` to be ${expected}, got ${describe(value)}`,

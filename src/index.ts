@@ -16,6 +16,7 @@ export type { EmitItem, EmitOptions } from './emit-input.js';
 export type { EndpointInput, EndpointPatch } from './endpoint-input.js';
 export type { Endpoints, RecoverOptions, RotateSecretOptions } from './endpoints.js';
 export { WebhookError, type WebhookErrorContext } from './errors/base.js';
+export type { ErrorCode } from './errors/codes.js';
 export {
   InvalidArgumentError,
   InvalidOptionError,

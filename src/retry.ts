@@ -1,3 +1,6 @@
+import { WebhookError } from './errors/base.js';
+import { describe } from './validate.js';
+
 /** What the retry policy is told after a failed attempt. */
 export interface RetryContext {
   /** The number of the attempt that just failed, 1 for the first. */
@@ -60,8 +63,10 @@ export function nextRetryDelay(
   if (typeof policy === 'function') {
     delay = policy(context);
     if (delay !== null && (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)) {
-      throw new TypeError(
-        `The retry function returned ${String(delay)}; expected a delay in ms >= 0 or null`,
+      throw new WebhookError(
+        'ERR_INVALID_RETRY_DELAY',
+        `The retry function returned ${describe(delay)}; expected a delay in ms >= 0 or null. The delivery is given up`,
+        { endpointId: context.endpointId, deliveryId: context.deliveryId, eventId: context.event.id },
       );
     }
   } else {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -72,4 +73,40 @@ describe('the public surface', () => {
       }
     }, 60_000);
   }
+});
+
+describe('errors', () => {
+  it('hookline/postgres exports every error class of hookline that its methods can throw', async () => {
+    const main = await import('../src/index.js');
+    const pg = (await import('../src/postgres/index.js')) as Record<string, unknown>;
+    const classes = Object.entries(main).filter(
+      ([, value]) => typeof value === 'function' && value.prototype instanceof main.WebhookError,
+    );
+    expect(classes.length).toBeGreaterThanOrEqual(10);
+    // Only verifyWebhook throws WebhookVerificationError: a receiver's concern, not a sender's.
+    const missing = classes.filter(([name]) => name !== 'WebhookVerificationError' && pg[name] === undefined);
+    expect(missing.map(([name]) => name)).toEqual([]);
+  });
+
+  it('every code of the ErrorCode union is in the README, and the README names no other', () => {
+    const union = (file: string) => [
+      ...new Set(fs.readFileSync(path.join(root, 'src', 'errors', file), 'utf8').match(/'ERR_[A-Z_]+'/g)),
+    ];
+    const codes = [...union('codes.ts'), ...union('verification.ts')].map((c) => c.slice(1, -1)).sort();
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const table = readme.slice(
+      readme.indexOf('## Errors'),
+      readme.indexOf('\n## ', readme.indexOf('## Errors') + 1),
+    );
+    const documented = [...new Set(table.match(/ERR_[A-Z_]+/g))].sort();
+    expect(documented).toEqual(codes);
+  });
+
+  it('the SSRF guard refuses an address with a WebhookError', async () => {
+    const { BlockedAddressError } = await import('../src/errors/network.js');
+    const { WebhookError } = await import('../src/index.js');
+    const error = new BlockedAddressError('example.com', '10.0.0.1', 'private');
+    expect(error).toBeInstanceOf(WebhookError);
+    expect(error).toMatchObject({ code: 'ERR_SSRF_BLOCKED', name: 'BlockedAddressError' });
+  });
 });

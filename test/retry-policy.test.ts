@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_SCHEDULE } from '../src/index.js';
+import { DEFAULT_RETRY_SCHEDULE, WebhookError } from '../src/index.js';
 import {
   MAX_RETRY_AFTER_MS,
   nextRetryDelay,
@@ -133,10 +133,15 @@ describe('retry functions', () => {
     ['a numeric string', '5000'],
     ['an object', { delay: 5 }],
     ['a boolean', true],
-  ])('returning %s throws a TypeError naming the value', (_label, bad) => {
+  ])('returning %s throws ERR_INVALID_RETRY_DELAY naming the value', (_label, bad) => {
     const policy = (() => bad) as unknown as RetryFunction;
-    expect(() => nextRetryDelay(policy, ctx(), NOW, MID)).toThrow(TypeError);
-    expect(() => nextRetryDelay(policy, ctx(), NOW, MID)).toThrow(/The retry function returned/);
+    expect(() => nextRetryDelay(policy, ctx(), NOW, MID)).toThrow(WebhookError);
+    expect(() => nextRetryDelay(policy, ctx(), NOW, MID)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_RETRY_DELAY', endpointId: ctx().endpointId }),
+    );
+    expect(() => nextRetryDelay(policy, ctx(), NOW, MID)).toThrow(
+      new RegExp(`^The retry function returned \`${bad === undefined ? 'undefined' : ''}`),
+    );
   });
 
   it('a function that throws lets its error through', () => {

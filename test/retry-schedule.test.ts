@@ -195,17 +195,18 @@ describe('a retry function', () => {
       () => {
         throw new Error('policy bug');
       },
+      'ERR_DISPATCH',
     ],
-    ['returns a negative delay', () => -1],
-    ['returns NaN', () => Number.NaN],
-    ['returns a string', () => '1000' as unknown as number],
-  ])('that %s gives the delivery up and reports an error', async (_name, retry) => {
+    ['returns a negative delay', () => -1, 'ERR_INVALID_RETRY_DELAY'],
+    ['returns NaN', () => Number.NaN, 'ERR_INVALID_RETRY_DELAY'],
+    ['returns a string', () => '1000' as unknown as number, 'ERR_INVALID_RETRY_DELAY'],
+  ])('that %s gives the delivery up and reports an error', async (_name, retry, code) => {
     const t = await setup({ retry });
     await emitOne(t);
     expect(t.delivery()).toMatchObject({ status: 'failed', attemptCount: 1 });
     expect(t.failed).toHaveLength(1);
     expect(t.errors).toHaveLength(1);
-    expect(t.errors[0]!.code).toBe('ERR_DISPATCH');
+    expect(t.errors[0]!.code).toBe(code);
     await t.advance(60_000);
     expect(t.receiver.requests).toHaveLength(1);
   });

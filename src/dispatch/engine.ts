@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '../errors/input.js';
+import { BlockedAddressError } from '../errors/network.js';
 import { type AddressPolicy, createAddressPolicy, literalHostAddress } from '../http/address-policy.js';
 import { type Agents, createAgents } from '../http/agents.js';
 import { Transport } from '../http/attempt.js';
-import { BlockedAddressError, guardedLookup } from '../http/guarded-lookup.js';
+import { guardedLookup } from '../http/guarded-lookup.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SenderBus } from './bus.js';
 import { Dispatcher } from './dispatcher.js';

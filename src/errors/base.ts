@@ -1,3 +1,5 @@
+import type { ErrorCode } from './codes.js';
+
 /** Context a library error may carry. Never holds secrets. */
 export interface WebhookErrorContext {
   endpointId?: string;
@@ -12,12 +14,12 @@ export interface WebhookErrorContext {
  */
 export class WebhookError extends Error {
   override name = 'WebhookError';
-  readonly code: string;
+  readonly code: ErrorCode;
   declare readonly endpointId?: string;
   declare readonly deliveryId?: string;
   declare readonly eventId?: string;
 
-  constructor(code: string, message: string, context: WebhookErrorContext = {}) {
+  constructor(code: ErrorCode, message: string, context: WebhookErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.code = code;
     if (context.endpointId !== undefined) this.endpointId = context.endpointId;

@@ -1,4 +1,5 @@
 import { WebhookError, type WebhookErrorContext } from './base.js';
+import type { ErrorCode } from './codes.js';
 
 /** An option passed to `new WebhookSender()` is unknown or has a bad value. */
 export class InvalidOptionError extends WebhookError {
@@ -17,7 +18,7 @@ export class InvalidArgumentError extends WebhookError {
   constructor(
     argument: string,
     message: string,
-    code = 'ERR_INVALID_ARGUMENT',
+    code: ErrorCode = 'ERR_INVALID_ARGUMENT',
     context?: WebhookErrorContext,
   ) {
     super(code, message, context);

@@ -1,8 +1,8 @@
 import { type Got, got } from 'got';
+import { BlockedAddressError } from '../errors/network.js';
 import type { AddressPolicy } from './address-policy.js';
 import { literalHostAddress } from './address-policy.js';
 import type { Agents } from './agents.js';
-import { BlockedAddressError } from './guarded-lookup.js';
 
 /** The host name got reads as "a unix socket path follows" (`http://unix:/run/x.sock:/path`). */
 export const UNIX_SOCKET_HOST = 'unix';

@@ -4,6 +4,7 @@ import {
   type LookupAllOptions,
   type LookupOneOptions,
 } from 'node:dns';
+import { BlockedAddressError } from '../errors/network.js';
 import type { AddressPolicy } from './address-policy.js';
 
 type LookupCallback = (
@@ -18,21 +19,6 @@ export type LookupFunction = (
   options: LookupOneOptions | LookupAllOptions,
   callback: LookupCallback,
 ) => void;
-
-/** The error a refused address produces; its code is logged on the attempt. */
-export class BlockedAddressError extends Error {
-  override name = 'BlockedAddressError';
-  readonly code = 'ERR_SSRF_BLOCKED';
-  constructor(
-    readonly host: string,
-    readonly address: string,
-    readonly rule: string,
-  ) {
-    super(
-      `Refused to connect to ${address} (${rule}) for host ${host}: private and reserved addresses are blocked`,
-    );
-  }
-}
 
 function lookupError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });

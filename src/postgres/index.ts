@@ -5,6 +5,7 @@ export type { EmitItem, EmitOptions } from '../emit-input.js';
 export type { EndpointInput, EndpointPatch } from '../endpoint-input.js';
 export type { RecoverOptions, RotateSecretOptions } from '../endpoints.js';
 export { WebhookError } from '../errors/base.js';
+export type { ErrorCode } from '../errors/codes.js';
 export {
   InvalidArgumentError,
   InvalidOptionError,
@@ -12,6 +13,7 @@ export {
   NotFoundError,
   SenderClosedError,
 } from '../errors/input.js';
+export { InvalidSecretError } from '../errors/secret.js';
 export { NotStartedError } from '../errors/state.js';
 export { SchemaVersionError, StoreError } from '../errors/store.js';
 export type { EventListFilter, ReplayOptions } from '../events-api.js';
