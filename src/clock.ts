@@ -20,3 +20,6 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/** A time in ms since the epoch as the ISO string the public API shows. */
+export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,6 +1,6 @@
+import { iso } from './clock.js';
 import { InvalidArgumentError, InvalidPayloadError } from './errors/input.js';
 import type { NewEvent } from './store/outbox-sql.js';
-import { iso } from './store/rows.js';
 import type { EmittedEvent } from './types.js';
 import { describe, isPlainObject, unknownKey } from './validate.js';
 

@@ -1,4 +1,5 @@
 import type { Database, Transaction } from 'better-sqlite3';
+import { iso } from './clock.js';
 import {
   checkEventArray,
   emittedAgain,
@@ -12,7 +13,6 @@ import { NotFoundError } from './errors/input.js';
 import { newEventId } from './ids.js';
 import type { EndpointSql } from './store/endpoint-sql.js';
 import type { OutboxSql } from './store/outbox-sql.js';
-import { iso } from './store/rows.js';
 import type { EmittedEvent } from './types.js';
 
 /** Validates, serializes and writes events: the synchronous half of the sender. */

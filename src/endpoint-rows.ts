@@ -1,4 +1,5 @@
 import { circuitState, type HealthState } from './circuit.js';
+import { iso } from './clock.js';
 import {
   validateConcurrency,
   validateDescription,
@@ -13,7 +14,7 @@ import {
 import { InvalidArgumentError } from './errors/input.js';
 import { newEndpointId } from './ids.js';
 import { generateSecret, parseSecret } from './signing.js';
-import { type EndpointRow, iso } from './store/rows.js';
+import type { EndpointRow } from './store/rows.js';
 import type { EndpointHealth } from './types.js';
 
 // The endpoint rows `endpoints.add`, `update`, `rotateSecret` and `health`

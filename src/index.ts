@@ -16,7 +16,7 @@ export type { EmitItem, EmitOptions } from './emit-input.js';
 export type { EndpointInput, EndpointPatch } from './endpoint-input.js';
 export type { Endpoints, RecoverOptions, RotateSecretOptions } from './endpoints.js';
 export { WebhookError, type WebhookErrorContext } from './errors/base.js';
-export type { ErrorCode } from './errors/codes.js';
+export type { ErrorCode, WebhookVerificationErrorCode } from './errors/codes.js';
 export {
   InvalidArgumentError,
   InvalidOptionError,
@@ -27,7 +27,7 @@ export {
 export { InvalidSecretError } from './errors/secret.js';
 export { NotStartedError } from './errors/state.js';
 export { SchemaVersionError, StoreError } from './errors/store.js';
-export { WebhookVerificationError, type WebhookVerificationErrorCode } from './errors/verification.js';
+export { WebhookVerificationError } from './errors/verification.js';
 export type { EventListFilter, Events, ReplayOptions } from './events-api.js';
 export type { LookupFunction } from './http/guarded-lookup.js';
 export type { TimeInput } from './list-input.js';

@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns';
 import type { Database } from 'better-sqlite3';
 import type { CircuitConfig } from './circuit.js';
 import { type Clock, systemClock } from './clock.js';
@@ -121,7 +120,8 @@ export interface ResolvedOptions {
   retry: RetryPolicy;
   allowPrivateNetworks: boolean;
   allowedNetworks: readonly string[];
-  lookup: LookupFunction;
+  /** `undefined`: `dns.lookup`, which src/http/ supplies (only it touches the network). */
+  lookup: LookupFunction | undefined;
   autoStart: boolean;
   pollInterval: number;
   maxPayloadBytes: number;
@@ -147,7 +147,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   retry: DEFAULT_RETRY_SCHEDULE,
   allowPrivateNetworks: false,
   allowedNetworks: Object.freeze([]) as readonly string[],
-  lookup: dnsLookup as LookupFunction,
+  lookup: undefined,
   autoStart: true,
   pollInterval: 1_000,
   maxPayloadBytes: 1024 * 1024,
@@ -226,7 +226,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (!Array.isArray(o.allowedNetworks) || !o.allowedNetworks.every((n) => typeof n === 'string')) {
     fail('allowedNetworks', 'an array of CIDR strings', o.allowedNetworks);
   }
-  if (typeof o.lookup !== 'function') {
+  if (o.lookup !== undefined && typeof o.lookup !== 'function') {
     fail('lookup', 'a function like `dns.lookup(hostname, options, callback)`', o.lookup);
   }
   if (typeof o.autoStart !== 'boolean') fail('autoStart', 'a boolean', o.autoStart);

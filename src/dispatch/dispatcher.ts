@@ -1,14 +1,13 @@
 import PQueueImport from 'p-queue';
 import { circuitState, HEALTHY, type HealthState } from '../circuit.js';
 import type { Clock } from '../clock.js';
+import { iso } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
 import { holdOpen } from '../hold-open.js';
 import type { Transport } from '../http/attempt.js';
 import { deliveryId } from '../ids.js';
 import { nextRetryDelay, type RetryPolicy } from '../retry.js';
-import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
-import type { AttemptResult } from '../store/outbox-sql.js';
-import { iso } from '../store/rows.js';
+import type { AttemptResult, ClaimedDelivery, ClaimOutcome, ClaimRequest } from './claims.js';
 import type { CircuitNotice, DeliveryNotice, Notify, SenderEvents } from './notices.js';
 import { ClaimPlanner } from './planner.js';
 import { buildBody, buildHeaders } from './request.js';

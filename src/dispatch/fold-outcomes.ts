@@ -1,5 +1,5 @@
 import { afterAttempt, type CircuitConfig, type HealthState } from '../circuit.js';
-import type { AttemptResult } from '../store/outbox-sql.js';
+import type { AttemptResult } from './claims.js';
 
 // How recorded attempts change an endpoint's health: pure, the same for both
 // stores; each store reads and writes the health rows in its own transaction.

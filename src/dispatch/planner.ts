@@ -1,6 +1,6 @@
 import { circuitState, type HealthState } from '../circuit.js';
 import type { LiveEndpoint } from '../live-endpoints.js';
-import type { ClaimRequest } from '../store/claim-sql.js';
+import type { ClaimRequest } from './claims.js';
 
 interface Bucket {
   tokens: number;

@@ -1,8 +1,8 @@
+import { iso } from '../clock.js';
 import type { LiveEndpoint } from '../live-endpoints.js';
 import { signPayload } from '../signing.js';
-import type { ClaimedDelivery } from '../store/claim-sql.js';
-import { iso } from '../store/rows.js';
 import { VERSION } from '../version.js';
+import type { ClaimedDelivery } from './claims.js';
 
 const USER_AGENT = `hookline/${VERSION}`;
 

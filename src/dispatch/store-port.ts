@@ -1,7 +1,6 @@
 import type { HealthState } from '../circuit.js';
 import type { LiveEndpoint } from '../live-endpoints.js';
-import type { ClaimOutcome, ClaimRequest } from '../store/claim-sql.js';
-import type { AttemptResult } from '../store/outbox-sql.js';
+import type { AttemptResult, ClaimOutcome, ClaimRequest } from './claims.js';
 
 type MaybePromise<T> = T | Promise<T>;
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
+import { iso } from '../clock.js';
 import {
   checkEventArray,
   emittedAgain,
@@ -12,7 +13,6 @@ import { InvalidArgumentError, NotFoundError } from '../errors/input.js';
 import { newEventId } from '../ids.js';
 import { type Queryable, transaction } from '../store/postgres/db.js';
 import type { PgStore } from '../store/postgres/store.js';
-import { iso } from '../store/rows.js';
 import type { EmittedEvent } from '../types.js';
 import { describe, isPlainObject, unknownKey } from '../validate.js';
 import type { PgEndpointCache } from './endpoint-cache.js';

@@ -1,54 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../dispatch/claims.js';
 import { type FifoWindowRow, fifoHeads } from './fifo-heads.js';
-
-/** A delivery claimed for an attempt, with what the attempt needs of its event. */
-export interface ClaimedDelivery {
-  seq: number;
-  endpointId: string;
-  /** Attempts made before this one. */
-  attemptCount: number;
-  /** `attemptCount` when the current series of attempts began (a manual retry starts a new one). */
-  seriesStart: number;
-  eventId: string;
-  eventType: string;
-  tenant: string | null;
-  /** The payload JSON as stored: text, or its UTF-8 bytes. */
-  payload: string | Buffer;
-  eventCreatedAt: number;
-}
-
-export interface ClaimRequest {
-  endpointId: string;
-  /** At most this many of the endpoint's due rows. */
-  max: number;
-  /** One delivery at a time per ordering key, in emit order. */
-  fifo: boolean;
-  /**
-   * The endpoint's concurrency: how many of its rows may be leased at once by
-   * every sender sharing the database together, this one included.
-   */
-  cap: number;
-  /** The endpoint's rate limit, shared by every sender (`null`: none). */
-  ratePerSecond: number | null;
-}
 
 /** How soon an endpoint held back by other senders' leases is looked at again, in ms. */
 export const HELD_RECHECK_MS = 50;
-
-export interface ClaimOutcome {
-  claimed: ClaimedDelivery[];
-  /**
-   * For every endpoint that had fewer due rows than it was offered: when its
-   * next row is due (`null`: none it could take now or later without news).
-   */
-  nextDue: Map<string, number | null>;
-  /**
-   * Endpoints with rows due now that a limit shared across senders kept back
-   * (their concurrency is taken by other senders' leases, or their shared rate
-   * limit has no token): when to look again. Each is in `nextDue` too.
-   */
-  held: Map<string, number>;
-}
 
 interface ClaimRow {
   seq: number;

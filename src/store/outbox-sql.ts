@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { DeliveryStatus } from '../types.js';
+import type { AttemptResult } from '../dispatch/claims.js';
 
 export interface NewEvent {
   id: string;
@@ -9,26 +9,6 @@ export interface NewEvent {
   orderingKey: string | null;
   payload: string;
   createdAt: number;
-}
-
-/** The outcome of one attempt and the delivery's next state, written together. */
-export interface AttemptResult {
-  seq: number;
-  endpointId: string;
-  /** False when no request was made (the endpoint was gone): no attempt row is written. */
-  logged: boolean;
-  number: number;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number | null;
-  responseHeaders: string | null;
-  responseBody: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  status: Exclude<DeliveryStatus, 'sending'>;
-  nextAttemptAt: number | null;
-  lastError: string | null;
-  updatedAt: number;
 }
 
 /** The hot path: inserting events, claiming due deliveries, recording attempts. */

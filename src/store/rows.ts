@@ -1,3 +1,4 @@
+import { iso } from '../clock.js';
 import { attemptId, deliveryId } from '../ids.js';
 import type { Attempt, Delivery, DeliveryStatus, Endpoint, WebhookEventRecord } from '../types.js';
 
@@ -62,7 +63,6 @@ export interface AttemptRow {
   error_message: string | null;
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function toEndpoint(row: EndpointRow): Endpoint {

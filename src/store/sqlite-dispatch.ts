@@ -1,11 +1,10 @@
 import type { CircuitConfig, HealthState } from '../circuit.js';
+import type { AttemptResult, ClaimOutcome, ClaimRequest } from '../dispatch/claims.js';
 import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../dispatch/fold-outcomes.js';
 import { isDeadOwner } from '../dispatch/lease-owner.js';
 import type { ClaimPlan, DispatchStore, RecordOutcome } from '../dispatch/store-port.js';
 import type { EndpointCache } from '../endpoint-cache.js';
 import type { LiveEndpoint } from '../live-endpoints.js';
-import type { ClaimOutcome, ClaimRequest } from './claim-sql.js';
-import type { AttemptResult } from './outbox-sql.js';
 import type { SqliteStore } from './sqlite.js';
 
 /** The dispatcher's view of a SQLite store: every call synchronous, each write one short transaction. */

@@ -1,13 +1,6 @@
 import type pg from 'pg';
-import {
-  bucketTokens,
-  type ClaimedDelivery,
-  type ClaimOutcome,
-  type ClaimRequest,
-  fairOrder,
-  heldUntil,
-  sharedAllowance,
-} from '../claim-sql.js';
+import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../../dispatch/claims.js';
+import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../claim-sql.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { type Queryable, run, transaction } from './db.js';
 

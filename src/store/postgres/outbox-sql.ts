@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { AttemptResult, NewEvent } from '../outbox-sql.js';
+import type { AttemptResult } from '../../dispatch/claims.js';
+import type { NewEvent } from '../outbox-sql.js';
 import type { DeliveryRow } from '../rows.js';
 import { change, type Queryable, quoteIdent, run } from './db.js';
 import { DELIVERY_COLUMNS } from './log-sql.js';

@@ -1,10 +1,9 @@
 import type { CircuitConfig, HealthState } from '../../circuit.js';
+import type { AttemptResult, ClaimOutcome, ClaimRequest } from '../../dispatch/claims.js';
 import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../../dispatch/fold-outcomes.js';
 import { isDeadOwner } from '../../dispatch/lease-owner.js';
 import type { DispatchStore, RecordOutcome } from '../../dispatch/store-port.js';
 import type { LiveEndpoint } from '../../live-endpoints.js';
-import type { ClaimOutcome, ClaimRequest } from '../claim-sql.js';
-import type { AttemptResult } from '../outbox-sql.js';
 import { type Queryable, transaction } from './db.js';
 import type { PgStore } from './store.js';
 
