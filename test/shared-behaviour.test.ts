@@ -47,6 +47,21 @@ async function switchable(k: Kit, initial: number) {
   return { receiver, status, arrived };
 }
 
+/**
+ * A clocked sender whose only endpoint (at `url`) failed 5 deliveries once each: its circuit is
+ * open for 30 s, their retries due after 1 s. `circuit` collects the 'endpoint.circuit' notices.
+ */
+async function withOpenCircuit(k: Kit, url: string) {
+  const { sender: s, clock } = await k.clocked({ retry: () => SEC });
+  const circuit: CircuitNotice[] = [];
+  s.on('endpoint.circuit', (n) => circuit.push(n));
+  const ep = await s.endpoints.add({ url });
+  const t0 = clock.now();
+  for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
+  await s.drain();
+  return { s, clock, circuit, ep, t0 };
+}
+
 const behaviours: Record<string, (k: Kit) => Promise<void>> = {
   async 'emit: a signed request reaches a real receiver, and the attempt is logged'(k) {
     const r = await k.receiver();
@@ -438,13 +453,7 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
   async 'the circuit breaker opens after 5 failures; after the cool-off one probe closes it'(k) {
     let status = 500;
     const r = await k.receiver((_request, res) => res.writeHead(status).end());
-    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
-    const circuit: CircuitNotice[] = [];
-    s.on('endpoint.circuit', (n) => circuit.push(n));
-    const ep = await s.endpoints.add({ url: r.url });
-    const t0 = clock.now();
-    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
-    await s.drain();
+    const { s, clock, circuit, ep, t0 } = await withOpenCircuit(k, r.url);
     expect(r.requests).toHaveLength(5);
     expect(await s.endpoints.health(ep.id)).toEqual({
       endpointId: ep.id,
@@ -498,12 +507,7 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
   ) {
     let status = 500;
     const r = await k.receiver((_request, res) => res.writeHead(status).end());
-    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
-    const circuit: CircuitNotice[] = [];
-    s.on('endpoint.circuit', (n) => circuit.push(n));
-    const ep = await s.endpoints.add({ url: r.url });
-    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
-    await s.drain();
+    const { s, clock, circuit, ep } = await withOpenCircuit(k, r.url);
     // Their retries are due, 28 s before the cool-off ends.
     clock.advance(2 * SEC);
     await s.drain();
@@ -522,10 +526,7 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
   async 'endpoints.update() with a new URL resets the circuit (a new receiver); other changes keep it'(k) {
     const broken = await k.receiver((_request, res) => res.writeHead(503).end());
     const fixed = await k.receiver();
-    const { sender: s, clock } = await k.clocked({ retry: () => SEC });
-    const ep = await s.endpoints.add({ url: broken.url });
-    for (let i = 0; i < 5; i++) await s.emit('order.created', { i });
-    await s.drain();
+    const { s, clock, ep } = await withOpenCircuit(k, broken.url);
     clock.advance(2 * SEC);
     expect(await s.endpoints.health(ep.id)).toMatchObject({ circuit: 'open', consecutiveFailures: 5 });
 
