@@ -17,7 +17,7 @@ export async function requeueFailed(
   let after = 0;
   let total = 0;
   for (;;) {
-    while (store.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 10));
+    await store.outsideTransaction();
     if (!store.db.open) return total;
     const at = now();
     const { last, count } = store.bulk.requeueFailed(filter, after, BATCH, at);

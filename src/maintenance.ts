@@ -90,12 +90,9 @@ export class Maintenance {
     const { store } = this;
     let after = 0;
     for (;;) {
-      if (!store.db.open) return total;
       // Never inside the application's open transaction on a shared connection.
-      if (store.db.inTransaction) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        continue;
-      }
+      await store.outsideTransaction();
+      if (!store.db.open) return total;
       const batch = store.retention.sweepDeliveries(cutoffs, after, BATCH);
       total.deliveries += batch.deliveries;
       total.events += batch.events;
@@ -110,11 +107,8 @@ export class Maintenance {
     }
     let eventAfter: number | null = 0;
     while (eventAfter !== null && emptyCutoff !== null) {
+      await store.outsideTransaction();
       if (!store.db.open) return total;
-      if (store.db.inTransaction) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        continue;
-      }
       const batch = store.retention.sweepEmptyEvents(emptyCutoff, eventAfter, BATCH);
       total.events += batch.events;
       eventAfter = batch.last;

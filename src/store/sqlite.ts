@@ -144,6 +144,14 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * Resolves once the connection is outside any transaction (or closed). On a connection
+   * shared with the application, background writes wait for its transaction to end.
+   */
+  async outsideTransaction(): Promise<void> {
+    while (this.db.open && this.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
   /** Gives up to `pages` free pages back to the file system (files created by hookline only). */
   vacuumStep(pages: number): void {
     if (this.owned && this.isFile && this.db.open) this.db.pragma(`incremental_vacuum(${Math.floor(pages)})`);
