@@ -23,6 +23,9 @@ const FLAGS = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseFullyQuali
  */
 function unchunked(text: string): string {
   return text.replace(/import\("([^"]+)"\)\.(\w+)/g, (_all, file: string, alias: string) => {
+    // A dependency's type (pg's, printed with an absolute path when it is not in scope): by its package.
+    const dependency = /node_modules\/(?:@types\/)?((?:@[^/]+\/)?[^/]+)/.exec(file);
+    if (dependency !== null) return `${dependency[1]}.${alias}`;
     const source = fs.readFileSync(`${file}${file.endsWith('.d.cts') ? '' : '.d.ts'}`, 'utf8');
     for (const clause of source.matchAll(/export \{([^}]*)\}/g)) {
       for (const part of clause[1]!.split(',')) {
@@ -92,11 +95,11 @@ describe('the public surface', () => {
     });
 
     it(`of ${entry}: every exported name and type in the built declarations`, async () => {
-      for (const ext of ['d.ts', 'd.cts']) {
-        const lines = describeDeclarations(path.join(root, 'dist', `${file}.${ext}`));
-        expect(lines.length).toBeGreaterThan(10);
-        await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot(`./fixtures/surface/${file}.types.txt`);
-      }
+      const esm = describeDeclarations(path.join(root, 'dist', `${file}.d.ts`));
+      const cjs = describeDeclarations(path.join(root, 'dist', `${file}.d.cts`));
+      expect(esm.length).toBeGreaterThan(10);
+      expect(cjs).toEqual(esm);
+      await expect(`${esm.join('\n')}\n`).toMatchFileSnapshot(`./fixtures/surface/${file}.types.txt`);
     }, 60_000);
   }
 });
