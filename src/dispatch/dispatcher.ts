@@ -1,7 +1,6 @@
 import PQueueImport from 'p-queue';
 import { circuitState, HEALTHY, type HealthState } from '../circuit.js';
-import type { Clock } from '../clock.js';
-import { iso } from '../clock.js';
+import { type Clock, iso } from '../clock.js';
 import { WebhookError } from '../errors/base.js';
 import { holdOpen } from '../hold-open.js';
 import type { Transport } from '../http/attempt.js';
@@ -77,7 +76,6 @@ export class Dispatcher {
   /** Per endpoint, the cool-off end whose half-open probe was announced (once per cool-off). */
   private readonly probing = new Map<string, number>();
   private idleWaiters: (() => void)[] = [];
-
   private settledWaiters: (() => void)[] = [];
 
   constructor(
@@ -312,7 +310,11 @@ export class Dispatcher {
 
   private launch(delivery: ClaimedDelivery): void {
     const health = this.planner.healthOf(delivery.endpointId);
-    if (health !== undefined && circuitState(health, this.options.clock.now()) === 'half-open') {
+    if (
+      health !== undefined &&
+      this.options.listening('endpoint.circuit') &&
+      circuitState(health, this.options.clock.now()) === 'half-open'
+    ) {
       // The planner offers a half-open endpoint one slot: this attempt is its probe.
       const until = health.circuitOpenUntil!;
       if (this.probing.get(delivery.endpointId) !== until) {
