@@ -126,7 +126,8 @@ export class Dispatcher {
     const before = this.planner.healthOf(endpointId);
     this.planner.setHealth(endpointId, HEALTHY);
     this.probing.delete(endpointId);
-    if (before !== undefined && before.circuitOpenUntil !== null) this.announceCircuit(endpointId, HEALTHY);
+    if (before !== undefined && before.circuitOpenUntil !== null)
+      this.notify('endpoint.circuit', circuitNotice(endpointId, HEALTHY));
     this.planner.due(endpointId, this.options.clock.now());
     this.wake();
   }
@@ -461,8 +462,7 @@ export class Dispatcher {
       const before = this.planner.healthOf(endpointId);
       this.planner.setHealth(endpointId, health);
       // Opened (again, or for longer after a failed probe) or closed by this batch.
-      const was = before?.circuitOpenUntil ?? null;
-      if (health.circuitOpenUntil !== was && (health.circuitOpenUntil !== null || was !== null)) {
+      if (health.circuitOpenUntil !== (before?.circuitOpenUntil ?? null)) {
         if (health.circuitOpenUntil === null) this.probing.delete(endpointId);
         if (this.options.listening('endpoint.circuit'))
           this.circuitNotices.push(circuitNotice(endpointId, health));
@@ -479,10 +479,6 @@ export class Dispatcher {
     for (const f of batch) this.announce(f);
     for (const notice of this.circuitNotices.splice(0)) this.notify('endpoint.circuit', notice);
     for (const notice of disabled) this.notify('endpoint.disabled', notice);
-  }
-
-  private announceCircuit(endpointId: string, health: HealthState): void {
-    this.notify('endpoint.circuit', circuitNotice(endpointId, health));
   }
 
   private announce({ result, notice }: Finished): void {
