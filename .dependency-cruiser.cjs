@@ -1,11 +1,16 @@
 /**
  * The import rules of src/, checked by `npm run lint` (so by `npm test`).
- * The data flows one way: emit -> store -> dispatch -> http -> retry -> store;
- * the engine (src/dispatch/, src/http/) talks to a store only through the port
- * it defines (src/dispatch/store-port.ts, src/dispatch/claims.ts).
+ *
+ *   src/shared/    options, errors, types, ids, clock, retry and circuit rules, the signature scheme
+ *   src/receiver/  verifyWebhook and signWebhook: what a receiver imports, without the sender
+ *   src/engine/    the delivery engine (planner, dispatcher, request building); engine/http/ is the network
+ *   src/store/     all SQL: store/sqlite/ and store/postgres/, each implementing the engine's store port
+ *   src/api/       the public facade and its input parsing: api/sqlite/ and api/postgres/ are the two shells
+ *
+ * The data flows one way: api -> store -> engine -> shared. The engine talks to a store only through
+ * the port it defines (engine/store-port.ts, engine/claims.ts).
  */
-const FACADE =
-  '^src/(sender|endpoints|events-api|deliveries-api|emit|bulk-retry|maintenance)\\.ts$|^src/postgres/';
+const ENTRY = '^src/(index|postgres)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -18,42 +23,85 @@ module.exports = {
       to: { circular: true },
     },
     {
-      name: 'engine-not-to-store',
+      name: 'no-circular-folders',
       severity: 'error',
-      comment: 'The engine sees the store port it defines, never the SQL behind it.',
-      from: { path: '^src/(dispatch|http)/' },
-      to: { path: '^src/store/' },
+      comment: 'No folder imports a folder that imports it back.',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
     },
     {
-      name: 'engine-not-to-facade',
+      name: 'shared-imports-only-shared',
       severity: 'error',
-      comment: 'Nothing in the engine imports the public API built on top of it.',
-      from: { path: '^src/(dispatch|http)/' },
-      to: { path: FACADE },
+      comment: 'src/shared/ is the floor: it imports nothing else of hookline.',
+      from: { path: '^src/shared/' },
+      to: { path: '^src/', pathNot: '^src/shared/' },
+    },
+    {
+      name: 'receiver-stands-alone',
+      severity: 'error',
+      comment: 'A receiver imports verifyWebhook without loading any of the sender.',
+      from: { path: '^src/receiver/' },
+      to: { path: '^src/', pathNot: '^src/(shared|receiver)/' },
+    },
+    {
+      name: 'engine-imports-only-shared',
+      severity: 'error',
+      comment: 'The engine sees the store port it defines, never the SQL behind it, nor the facade.',
+      from: { path: '^src/engine/' },
+      to: { path: '^src/', pathNot: '^src/(shared|engine)/' },
     },
     {
       name: 'store-not-to-facade',
       severity: 'error',
       comment: 'The store is below the API: it never imports the facade.',
       from: { path: '^src/store/' },
-      to: { path: FACADE },
+      to: { path: `^src/api/|${ENTRY}` },
     },
     {
-      name: 'only-http-touches-the-network',
+      name: 'stores-do-not-import-each-other',
       severity: 'error',
-      comment: 'Only src/http/ makes requests or resolves names.',
-      from: { path: '^src/', pathNot: '^src/http/' },
+      comment: 'What both stores share lives in src/store/ itself, not in one of them.',
+      from: { path: '^src/store/(sqlite|postgres)/' },
+      to: { path: '^src/store/(sqlite|postgres)/', pathNot: '^src/store/$1/' },
+    },
+    {
+      name: 'store-root-is-store-neutral',
+      severity: 'error',
+      comment: 'src/store/ itself holds what both stores share: it never reaches into one of them.',
+      from: { path: '^src/store/[^/]+$' },
+      to: { path: '^src/store/(sqlite|postgres)/' },
+    },
+    {
+      name: 'facades-do-not-import-each-other',
+      severity: 'error',
+      comment: 'What both facades share lives in src/api/ itself, not in one of the shells.',
+      from: { path: '^src/api/(sqlite|postgres)/' },
+      to: { path: '^src/api/(sqlite|postgres)/', pathNot: '^src/api/$1/' },
+    },
+    {
+      name: 'shared-api-is-store-neutral',
+      severity: 'error',
+      comment: 'src/api/ itself is the logic both shells run: it knows no database.',
+      from: { path: '^src/api/[^/]+$' },
+      to: { path: '^src/(store|api)/(sqlite|postgres)/' },
+    },
+    {
+      name: 'only-engine-http-touches-the-network',
+      severity: 'error',
+      comment: 'Only src/engine/http/ makes requests or resolves names.',
+      from: { path: '^src/', pathNot: '^src/engine/http/' },
       to: {
         path: '^((node:)?(http|https|http2|net|tls|dns|dgram)|got)$|node_modules/got/',
         dependencyTypesNot: ['type-only'],
       },
     },
     {
-      name: 'receiver-stands-alone',
+      name: 'only-store-loads-a-database',
       severity: 'error',
-      comment: 'verifyWebhook is for receivers: signing imports nothing of the sender.',
-      from: { path: '^src/signing\\.ts$' },
-      to: { path: '^src/', pathNot: '^src/(errors/|validate\\.ts$)' },
+      comment: 'Only src/store/ opens a database connection (better-sqlite3, pg).',
+      from: { path: '^src/', pathNot: '^src/store/' },
+      to: { path: 'node_modules/(better-sqlite3|pg)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'not-to-unresolvable',
@@ -71,5 +119,7 @@ module.exports = {
       conditionNames: ['import', 'require', 'node', 'default'],
     },
     builtInModules: { add: [] },
+    // Folder-level rules (no-circular-folders) are evaluated only with metrics on.
+    metrics: true,
   },
 };

@@ -136,7 +136,7 @@ export function webhookBody(id, type, data) {
 }
 
 /**
- * A got client configured like hookline's transport (src/http/attempt.ts): no retries, no redirects, no
+ * A got client configured like hookline's transport (src/engine/http/attempt.ts): no retries, no redirects, no
  * decompression, no cache, a keep-alive agent with `concurrency` sockets, LIFO scheduling, and a post()
  * that uses the stream form, as hookline does. Peers and the bare loop all use this one.
  */

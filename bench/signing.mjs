@@ -16,7 +16,7 @@ const secrets = [generateSecret(), generateSecret()];
 // The dispatcher parses each endpoint's secret once (endpoint cache), not per attempt.
 const keys = secrets.map((s) => Buffer.from(s.slice('whsec_'.length), 'base64'));
 
-// signPayload() is internal, so its two lines are repeated here as they are in src/signing.ts.
+// signPayload() is internal, so its two lines are repeated here as they are in src/shared/signature.ts.
 const signPayload = (key, timestamp) =>
   `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest().toString('base64')}`;
 

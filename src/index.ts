@@ -1,6 +1,19 @@
-export type { Clock } from './clock.js';
-export type { CloseOptions } from './close-options.js';
-export type { Deliveries, DeliveryListFilter, RetryManyFilter } from './deliveries-api.js';
+export type { CloseOptions } from './api/close-options.js';
+export type { EmitItem, EmitOptions } from './api/emit-input.js';
+export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes.js';
+export type { EndpointInput, EndpointPatch } from './api/endpoint-input.js';
+export type {
+  DeliveryListFilter,
+  EventListFilter,
+  ReplayOptions,
+  RetryManyFilter,
+  TimeInput,
+} from './api/list-input.js';
+export type { PruneResult } from './api/retention.js';
+export type { Deliveries } from './api/sqlite/deliveries.js';
+export type { Endpoints } from './api/sqlite/endpoints.js';
+export type { Events } from './api/sqlite/events.js';
+export { type EventMap, WebhookSender } from './api/sqlite/sender.js';
 export type {
   AttemptNotice,
   CircuitNotice,
@@ -10,44 +23,35 @@ export type {
   FailedNotice,
   RetryingNotice,
   SenderEvents,
-} from './dispatch/notices.js';
-export type { Duration } from './duration.js';
-export type { EmitItem, EmitOptions } from './emit-input.js';
-export type { EndpointInput, EndpointPatch } from './endpoint-input.js';
-export type { Endpoints, RecoverOptions, RotateSecretOptions } from './endpoints.js';
-export { WebhookError, type WebhookErrorContext } from './errors/base.js';
-export type { ErrorCode, WebhookVerificationErrorCode } from './errors/codes.js';
+} from './engine/notices.js';
+export type { WebhookHeadersInput } from './receiver/headers.js';
+export { signWebhook } from './receiver/sign.js';
+export { verifyWebhook, type WebhookEvent } from './receiver/verify.js';
+export type { Clock } from './shared/clock.js';
+export type { Duration } from './shared/duration.js';
+export { WebhookError, type WebhookErrorContext } from './shared/errors/base.js';
+export type { ErrorCode, WebhookVerificationErrorCode } from './shared/errors/codes.js';
 export {
   InvalidArgumentError,
   InvalidOptionError,
   InvalidPayloadError,
   NotFoundError,
   SenderClosedError,
-} from './errors/input.js';
-export { InvalidSecretError } from './errors/secret.js';
-export { NotStartedError } from './errors/state.js';
-export { SchemaVersionError, StoreError } from './errors/store.js';
-export { WebhookVerificationError } from './errors/verification.js';
-export type { EventListFilter, Events, ReplayOptions } from './events-api.js';
-export type { LookupFunction } from './http/guarded-lookup.js';
-export type { TimeInput } from './list-input.js';
-export type { PruneResult } from './maintenance.js';
-export type { SenderOptions } from './options.js';
+} from './shared/errors/input.js';
+export { InvalidSecretError } from './shared/errors/secret.js';
+export { NotStartedError } from './shared/errors/state.js';
+export { SchemaVersionError, StoreError } from './shared/errors/store.js';
+export { WebhookVerificationError } from './shared/errors/verification.js';
+export type { LookupFunction } from './shared/lookup.js';
+export type { SenderOptions } from './shared/options.js';
 export {
   DEFAULT_RETRY_SCHEDULE,
   type RetryContext,
   type RetryFunction,
   type RetryPolicy,
-} from './retry.js';
-export { type EventMap, WebhookSender } from './sender.js';
-export {
-  generateSecret,
-  signWebhook,
-  verifyWebhook,
-  type WebhookEvent,
-  type WebhookHeadersInput,
-  type WebhookSignatureHeaders,
-} from './signing.js';
+} from './shared/retry.js';
+export { generateSecret } from './shared/secret.js';
+export type { WebhookSignatureHeaders } from './shared/signature.js';
 export type {
   Attempt,
   Delivery,
@@ -60,5 +64,5 @@ export type {
   SenderStats,
   Timestamp,
   WebhookEventRecord,
-} from './types.js';
-export { VERSION } from './version.js';
+} from './shared/types.js';
+export { VERSION } from './shared/version.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError } from '../src/errors/input.js';
-import { createAddressPolicy, literalHostAddress } from '../src/http/address-policy.js';
+import { createAddressPolicy, literalHostAddress } from '../src/engine/http/address-policy.js';
+import { InvalidOptionError } from '../src/shared/errors/input.js';
 
 const policy = createAddressPolicy();
 

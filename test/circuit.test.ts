@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { afterAttempt, type CircuitConfig, circuitState, HEALTHY, type HealthState } from '../src/circuit.js';
 import type { CircuitNotice, EndpointDisabledNotice } from '../src/index.js';
+import {
+  afterAttempt,
+  type CircuitConfig,
+  circuitState,
+  HEALTHY,
+  type HealthState,
+} from '../src/shared/circuit.js';
 import { harness, sleep } from './helpers/harness.js';
 
-// The circuit breaker and auto-disable: the pure rules of src/circuit.ts, then
+// The circuit breaker and auto-disable: the pure rules of src/shared/circuit.ts, then
 // the same rules seen from outside, with real receivers and a ManualClock.
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { newLeaseOwner } from '../src/dispatch/lease-owner.js';
+import { newLeaseOwner } from '../src/engine/lease-owner.js';
 import { WebhookSender } from '../src/index.js';
 import { ensureBuilt } from './helpers/build.js';
 import { type Child, startChild } from './helpers/child.js';

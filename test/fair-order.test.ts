@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fairOrder } from '../src/store/claim-sql.js';
+import { fairOrder } from '../src/store/fair-claim.js';
 
 /** What a claim takes with `fresh` first attempts and `retries` retries due, asking as fairOrder says. */
 function simulate(asked: number, freshDue: number, retriesDue: number, odd: Set<string>) {

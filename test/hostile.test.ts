@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeError } from '../src/http/attempt.js';
+import { describeError } from '../src/engine/http/attempt.js';
 import type { AttemptNotice, DeliveryWithAttempts, SenderOptions, WebhookSender } from '../src/index.js';
 import { cleanupAfterEach } from './helpers/cleanups.js';
 import { dnsError, fakeLookup } from './helpers/fake-dns.js';

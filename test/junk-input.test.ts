@@ -8,7 +8,7 @@ import {
   WebhookError,
   WebhookSender,
 } from '../src/index.js';
-import { DEFAULT_OPTIONS, resolveOptions } from '../src/options.js';
+import { DEFAULT_OPTIONS, resolveOptions } from '../src/shared/options.js';
 
 // Every public method, fed junk in every argument position (and every property of an options
 // argument). Each call either throws a WebhookError with a stable code and leaves the database

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern, compilePatterns, isValidPattern } from '../src/match.js';
+import { compilePattern, compilePatterns, isValidPattern } from '../src/shared/match.js';
 
 describe('isValidPattern', () => {
   it.each([

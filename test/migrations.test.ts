@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SchemaVersionError, StoreError, WebhookError, WebhookSender } from '../src/index.js';
-import { MIGRATIONS } from '../src/store/schema.js';
+import { MIGRATIONS } from '../src/store/sqlite/schema.js';
 import { catchError, cleanups } from './helpers/sender.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -174,7 +174,7 @@ console.log(JSON.stringify({ classes, wrong, printed }));
 
   it('reports the version of package.json in VERSION', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-    const { VERSION } = await import('../src/version.js');
+    const { VERSION } = await import('../src/shared/version.js');
     expect(VERSION).toBe(pkg.version);
   });
 });

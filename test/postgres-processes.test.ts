@@ -2,7 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgWebhookSender } from '../src/postgres/index.js';
+import { PgWebhookSender } from '../src/postgres.js';
 import { ensureBuilt } from './helpers/build.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';

@@ -8,7 +8,7 @@ import {
   type PgSenderOptions,
   PgWebhookSender,
   SchemaVersionError,
-} from '../src/postgres/index.js';
+} from '../src/postgres.js';
 import { ManualClock } from './helpers/clock.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';

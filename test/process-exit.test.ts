@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/index.js';
-import { PgWebhookSender } from '../src/postgres/index.js';
+import { PgWebhookSender } from '../src/postgres.js';
 import { distEntry, ensureBuilt } from './helpers/build.js';
 import { type Child, spawnLines } from './helpers/child.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';

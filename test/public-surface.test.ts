@@ -107,7 +107,7 @@ describe('the public surface', () => {
 describe('errors', () => {
   it('hookline/postgres exports every error class of hookline that its methods can throw', async () => {
     const main = await import('../src/index.js');
-    const pg = (await import('../src/postgres/index.js')) as Record<string, unknown>;
+    const pg = (await import('../src/postgres.js')) as Record<string, unknown>;
     const classes = Object.entries(main).filter(
       ([, value]) => typeof value === 'function' && value.prototype instanceof main.WebhookError,
     );
@@ -119,7 +119,9 @@ describe('errors', () => {
 
   it('every code of the ErrorCode union is in the README, and the README names no other', () => {
     const union = (file: string) => [
-      ...new Set(fs.readFileSync(path.join(root, 'src', 'errors', file), 'utf8').match(/'ERR_[A-Z_]+'/g)),
+      ...new Set(
+        fs.readFileSync(path.join(root, 'src', 'shared', 'errors', file), 'utf8').match(/'ERR_[A-Z_]+'/g),
+      ),
     ];
     const codes = [...union('codes.ts'), ...union('verification.ts')].map((c) => c.slice(1, -1)).sort();
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -132,7 +134,7 @@ describe('errors', () => {
   });
 
   it('the SSRF guard refuses an address with a WebhookError', async () => {
-    const { BlockedAddressError } = await import('../src/errors/network.js');
+    const { BlockedAddressError } = await import('../src/shared/errors/network.js');
     const { WebhookError } = await import('../src/index.js');
     const error = new BlockedAddressError('example.com', '10.0.0.1', 'private');
     expect(error).toBeInstanceOf(WebhookError);

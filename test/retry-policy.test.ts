@@ -7,7 +7,7 @@ import {
   RETRY_JITTER,
   type RetryContext,
   type RetryFunction,
-} from '../src/retry.js';
+} from '../src/shared/retry.js';
 
 // A whole second, so HTTP dates (second precision) land exactly.
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/index.js';
-import { PgWebhookSender } from '../src/postgres/index.js';
+import { PgWebhookSender } from '../src/postgres.js';
 import { ManualClock } from './helpers/clock.js';
 import { sleep, within } from './helpers/harness.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { WebhookError } from '../src/errors/base.js';
-import { InvalidArgumentError } from '../src/errors/input.js';
-import { InvalidSecretError } from '../src/errors/secret.js';
-import { WebhookVerificationError } from '../src/errors/verification.js';
-import { generateSecret, parseSecret, signPayload, signWebhook, verifyWebhook } from '../src/signing.js';
+import { signWebhook } from '../src/receiver/sign.js';
+import { verifyWebhook } from '../src/receiver/verify.js';
+import { WebhookError } from '../src/shared/errors/base.js';
+import { InvalidArgumentError } from '../src/shared/errors/input.js';
+import { InvalidSecretError } from '../src/shared/errors/secret.js';
+import { WebhookVerificationError } from '../src/shared/errors/verification.js';
+import { generateSecret, parseSecret } from '../src/shared/secret.js';
+import { signPayload } from '../src/shared/signature.js';
 
 const NOW = 1_750_000_000;
 const body = JSON.stringify({

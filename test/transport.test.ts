@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAddressPolicy } from '../src/http/address-policy.js';
-import { createAgents } from '../src/http/agents.js';
-import { Transport } from '../src/http/attempt.js';
-import { guardedLookup } from '../src/http/guarded-lookup.js';
+import { createAddressPolicy } from '../src/engine/http/address-policy.js';
+import { createAgents } from '../src/engine/http/agents.js';
+import { Transport } from '../src/engine/http/attempt.js';
+import { guardedLookup } from '../src/engine/http/guarded-lookup.js';
 import { type Listener, listen } from './helpers/listener.js';
 
 const closers: (() => unknown)[] = [];

@@ -1,5 +1,4 @@
-import { HEALTHY, type HealthState } from '../circuit.js';
-
+import { HEALTHY, type HealthState } from '../shared/circuit.js';
 /** An `endpoint_health` row as both stores return it. Times are integer ms since the epoch. */
 export interface HealthRow {
   endpoint_id: string;

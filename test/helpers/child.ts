@@ -1,6 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-
 /** A Node process talking in lines (for startChild: test/fixtures/sender-child.mjs, a sender). */
 export interface Child {
   proc: ChildProcessWithoutNullStreams;

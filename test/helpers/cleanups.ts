@@ -1,5 +1,4 @@
 import { afterEach } from 'vitest';
-
 /** A list of clean-ups, run in reverse order (and awaited) after each test of the calling file. */
 export function cleanupAfterEach(): (() => unknown)[] {
   const cleanups: (() => unknown)[] = [];

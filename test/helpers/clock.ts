@@ -1,5 +1,4 @@
-import type { Clock } from '../../src/clock.js';
-
+import type { Clock } from '../../src/shared/clock.js';
 /** A clock that moves only when told; timers fire when `advance` passes them. */
 export class ManualClock implements Clock {
   private timers: { at: number; fn: () => void; id: number }[] = [];

@@ -3,7 +3,6 @@ import { type SenderOptions, WebhookSender } from '../../src/index.js';
 import { cleanupAfterEach } from './cleanups.js';
 import { ManualClock } from './clock.js';
 import { type ReceivedRequest, type Receiver, type Responder, startReceiver } from './receiver.js';
-
 /** What a request carried: the payload the test emitted (`data` of the webhook body). */
 export function payloadOf<T = Record<string, unknown>>(request: ReceivedRequest): T {
   return (JSON.parse(request.body) as { data: T }).data;

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-
 export interface ReceivedRequest {
   method: string;
   url: string;

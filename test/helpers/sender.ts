@@ -3,7 +3,6 @@ import { type SenderOptions, WebhookError, WebhookSender } from '../../src/index
 import { cleanupAfterEach } from './cleanups.js';
 import { ManualClock } from './clock.js';
 import { tempDir } from './tmp.js';
-
 /** Run in reverse order after each test of the file that imports this module. */
 export const cleanups = cleanupAfterEach();
 

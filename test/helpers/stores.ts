@@ -23,7 +23,7 @@ import {
   type WebhookEventRecord,
   WebhookSender,
 } from '../../src/index.js';
-import { PgWebhookSender } from '../../src/postgres/index.js';
+import { PgWebhookSender } from '../../src/postgres.js';
 import { ManualClock } from './clock.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './postgres.js';
 import { type Receiver, type Responder, startReceiver } from './receiver.js';

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import type { FailedFilter } from '../bulk-sql.js';
+import type { FailedFilter } from '../queries.js';
 import { run } from './db.js';
-
 /** Bulk changes, one bounded batch per call, so a caller can yield between batches. */
 export class PgBulkSql {
   constructor(

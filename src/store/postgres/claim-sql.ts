@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { ClaimedDelivery, ClaimOutcome, ClaimRequest } from '../../dispatch/claims.js';
-import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../claim-sql.js';
+import type { ClaimBatch, ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } from '../../engine/claims.js';
+import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../fair-claim.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { type Queryable, run, transaction } from './db.js';
 
@@ -129,25 +129,19 @@ export class PgClaimSql {
    * up to `budget`. One transaction per endpoint: the plan's order rotates, so
    * one transaction holding several endpoints' locks could deadlock with another sender's.
    */
-  async claim(
-    plan: readonly ClaimRequest[],
-    budget: number,
-    now: number,
-    owner: string,
-    leaseUntil: number,
-  ): Promise<ClaimOutcome> {
+  async claim({ requests, budget, lease }: ClaimBatch): Promise<ClaimOutcome> {
     const claimed: ClaimedDelivery[] = [];
     const nextDue = new Map<string, number | null>();
     const held = new Map<string, number>();
     let left = budget;
-    for (const request of plan) {
+    for (const request of requests) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
       // Read committed whatever the server's default: each statement after the lock must see
       // what the claims that held it before committed.
       const outcome = await transaction(
         this.pool,
-        (client) => this.claimEndpoint(client, request, asked, now, owner, leaseUntil),
+        (client) => this.claimEndpoint(client, request, asked, lease),
         'BEGIN ISOLATION LEVEL READ COMMITTED',
       );
       const { rows } = outcome;
@@ -168,10 +162,9 @@ export class PgClaimSql {
     client: pg.PoolClient,
     request: ClaimRequest,
     asked: number,
-    now: number,
-    owner: string,
-    leaseUntil: number,
+    lease: Lease,
   ): Promise<EndpointClaim> {
+    const { now, owner, until: leaseUntil } = lease;
     const { endpointId, ratePerSecond } = request;
     await run(client, this.sql.lock, [this.lockKey, endpointId]);
     const [limits] = await run<{ sending: number; tokens: number | null; at: number | null }>(
@@ -184,8 +177,8 @@ export class PgClaimSql {
     const tokens = ratePerSecond === null ? null : bucketTokens(bucket, ratePerSecond, now);
     const allowed = sharedAllowance(request, asked, sending, tokens);
     const { rows, due } = request.fifo
-      ? await this.claimFifo(client, endpointId, allowed, now, owner, leaseUntil)
-      : await this.claimFair(client, endpointId, allowed, now, owner, leaseUntil);
+      ? await this.claimFifo(client, endpointId, allowed, lease)
+      : await this.claimFair(client, endpointId, allowed, lease);
     if (tokens !== null && rows.length > 0) {
       await run(client, this.sql.putBucket, [
         endpointId,
@@ -208,14 +201,8 @@ export class PgClaimSql {
    * first attempts the rest; an odd slot goes to each in turn (as on SQLite,
    * `ClaimSql.claimFair`).
    */
-  private async claimFair(
-    client: pg.PoolClient,
-    endpointId: string,
-    asked: number,
-    now: number,
-    owner: string,
-    leaseUntil: number,
-  ) {
+  private async claimFair(client: pg.PoolClient, endpointId: string, asked: number, lease: Lease) {
+    const { now, owner, until: leaseUntil } = lease;
     const due = () => this.nextDueFor(endpointId, client);
     // Nothing to take (the shared limits allow none): only when the next row is due.
     if (asked <= 0) return { rows: [] as ClaimRow[], due };
@@ -242,14 +229,8 @@ export class PgClaimSql {
    * each by seq and only while still pending, so two senders never both take
    * it. Due heads left untried (`asked` reached) make the endpoint due now.
    */
-  private async claimFifo(
-    client: pg.PoolClient,
-    endpointId: string,
-    asked: number,
-    now: number,
-    owner: string,
-    leaseUntil: number,
-  ) {
+  private async claimFifo(client: pg.PoolClient, endpointId: string, asked: number, lease: Lease) {
+    const { now, owner, until: leaseUntil } = lease;
     const window = await run<FifoWindowRow>(client, this.sql.fifoWindow, [endpointId, FIFO_WINDOW]);
     const { ready, due } = fifoHeads(window, now);
     const rows: ClaimRow[] = [];

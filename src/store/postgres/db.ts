@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { InvalidOptionError } from '../../errors/input.js';
-import { describe } from '../../validate.js';
-
+import { InvalidOptionError } from '../../shared/errors/input.js';
+import { describe } from '../../shared/validate.js';
 /** Anything that runs queries: a `pg.Pool`, a `pg.Client`, or a client checked out of a pool. */
 export interface Queryable {
   query: pg.ClientBase['query'];
@@ -102,4 +101,12 @@ export async function transaction<T>(
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * The pool hookline opens when the application passes a connection string.
+ * Idle connections do not keep the process alive: a script that forgets close() still exits.
+ */
+export function openPool(connectionString: string | undefined): pg.Pool {
+  return new pg.Pool({ connectionString, allowExitOnIdle: true });
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EndpointRow } from '../rows.js';
+import type { EndpointRow } from '../../shared/rows.js';
 import { change, type Queryable, run, transaction } from './db.js';
 
 const ENDPOINT_COLUMNS = `id, url, events, tenant, secret, previous_secret, previous_secret_until, headers,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { HealthState } from '../../circuit.js';
+import type { HealthState } from '../../shared/circuit.js';
 import { type HealthRow, MINUTE_MS, toHealth } from '../health-row.js';
 import { type Queryable, run } from './db.js';
 

@@ -1,9 +1,8 @@
 import type pg from 'pg';
-import type { DeliveryStatus } from '../../types.js';
-import type { DeliveryFilter, EventFilter } from '../log-sql.js';
-import type { AttemptRow, DeliveryRow, EventRow } from '../rows.js';
+import type { AttemptRow, DeliveryRow, EventRow } from '../../shared/rows.js';
+import type { DeliveryStatus } from '../../shared/types.js';
+import type { DeliveryFilter, EventFilter } from '../queries.js';
 import { run } from './db.js';
-
 /** A delivery as `DeliveryRow`, from `deliveries d` joined to `events e`. */
 export const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
   d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at`;

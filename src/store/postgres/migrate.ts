@@ -1,8 +1,7 @@
 import type pg from 'pg';
-import { SchemaVersionError } from '../../errors/store.js';
+import { SchemaVersionError } from '../../shared/errors/store.js';
 import { type Queryable, quoteIdent, transaction } from './db.js';
 import { PG_MIGRATIONS } from './schema.js';
-
 /**
  * Brings the schema up to date in one transaction. A transaction-scoped
  * advisory lock keyed by the schema name is taken first, so several processes

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { AttemptResult } from '../../dispatch/claims.js';
-import type { NewEvent } from '../outbox-sql.js';
-import type { DeliveryRow } from '../rows.js';
+import type { AttemptResult } from '../../engine/claims.js';
+import type { DeliveryRow } from '../../shared/rows.js';
+import type { NewEvent } from '../queries.js';
 import { change, type Queryable, quoteIdent, run } from './db.js';
 import { DELIVERY_COLUMNS } from './log-sql.js';
 

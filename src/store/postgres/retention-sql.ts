@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RetentionCutoffs } from '../retention-sql.js';
+import type { RetentionCutoffs } from '../queries.js';
 import { change, run, transaction } from './db.js';
 
 function statements(s: string) {

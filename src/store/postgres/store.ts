@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EndpointRow } from '../rows.js';
+import type { EndpointRow } from '../../shared/rows.js';
 import { PgBulkSql } from './bulk-sql.js';
 import { PgClaimSql } from './claim-sql.js';
 import { quoteIdent, transaction } from './db.js';
@@ -8,10 +8,9 @@ import { PgHealthSql } from './health-sql.js';
 import { PgLogSql } from './log-sql.js';
 import { PgOutboxSql } from './outbox-sql.js';
 import { PgRetentionSql } from './retention-sql.js';
-
 /**
  * The PostgreSQL store: one pool, one schema, and its statements grouped as on
- * SQLite (`src/store/sqlite.ts`). All values are bound; the only interpolated
+ * SQLite (`src/store/sqlite/store.ts`). All values are bound; the only interpolated
  * text is the quoted, validated schema name. Statements are named, so each is
  * parsed once per connection.
  */

@@ -1,0 +1,125 @@
+import type pg from 'pg';
+import type { Clock } from '../../shared/clock.js';
+import { iso } from '../../shared/clock.js';
+import { InvalidArgumentError, NotFoundError } from '../../shared/errors/input.js';
+import { newEventId } from '../../shared/ids.js';
+import type { EmittedEvent } from '../../shared/types.js';
+import { describe, isPlainObject, unknownKey } from '../../shared/validate.js';
+import { type Queryable, transaction } from '../../store/postgres/db.js';
+import type { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
+import type { PgStore } from '../../store/postgres/store.js';
+import {
+  checkEventArray,
+  emittedAgain,
+  newEventRow,
+  type PreparedEvent,
+  prepare,
+  prepareMany,
+} from '../emit-input.js';
+import { takeClient } from './options.js';
+export interface PgEmitterContext {
+  pool: pg.Pool;
+  store: PgStore;
+  cache: PgEndpointCache;
+  clock: Clock;
+  maxPayloadBytes: number;
+  /** Refuses after close, waits for the migrations, and turns driver errors into `StoreError`. */
+  call<T>(method: string, fn: () => Promise<T>): Promise<T>;
+  /** The endpoint has a row due at `at`. */
+  due(endpointId: string, at: number): void;
+  /** Wakes the dispatcher. */
+  wake(): void;
+}
+
+const EMIT_MANY_KEYS = new Set(['client']);
+
+/**
+ * `emit` and `emitMany` on PostgreSQL: validated as on SQLite, written through
+ * the application's client when it passes one, else through the pool.
+ */
+export class PgEmitter {
+  constructor(private readonly ctx: PgEmitterContext) {}
+
+  emit(type: unknown, payload: unknown, options: unknown): Promise<EmittedEvent> {
+    const { client, rest } = takeClient(options, '');
+    const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
+    return this.ctx.call('emit', async () => {
+      const now = this.ctx.clock.now();
+      const { emitted, endpointIds } = await this.write(client ?? this.ctx.pool, prepared, now);
+      this.schedule(endpointIds, now);
+      return emitted;
+    });
+  }
+
+  emitMany(events: unknown, options: unknown): Promise<EmittedEvent[]> {
+    checkEventArray(events);
+    if (
+      options !== undefined &&
+      (!isPlainObject(options) || unknownKey(options, EMIT_MANY_KEYS) !== undefined)
+    ) {
+      throw new InvalidArgumentError('options', `Expected \`{ client? }\`, got ${describe(options)}`);
+    }
+    const { client } = takeClient(options, '');
+    const prepared = prepareMany(events, this.ctx.maxPayloadBytes);
+    if (prepared.length === 0) return Promise.resolve([]);
+    return this.ctx.call('emitMany', async () => {
+      const now = this.ctx.clock.now();
+      const endpointIds: string[] = [];
+      const writeAll = async (db: Queryable) => {
+        const out: EmittedEvent[] = [];
+        for (const event of prepared) {
+          const written = await this.write(db, event, now);
+          out.push(written.emitted);
+          endpointIds.push(...written.endpointIds);
+        }
+        return out;
+      };
+      const out = client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
+      // After the commit of its own transaction: a claim before it would find nothing and call the endpoint done.
+      this.schedule(endpointIds, now);
+      return out;
+    });
+  }
+
+  /**
+   * Tells the dispatcher the endpoints have rows due. Inside the application's
+   * transaction the rows are not visible yet: the claim then finds nothing, and
+   * the NOTIFY at commit wakes the dispatcher again.
+   */
+  private schedule(endpointIds: readonly string[], now: number): void {
+    for (const endpointId of endpointIds) this.ctx.due(endpointId, now);
+    if (endpointIds.length > 0) this.ctx.wake();
+  }
+
+  /** Writes one event and its deliveries; returns it with the endpoints it went to (none when idempotent). */
+  private async write(
+    db: Queryable,
+    event: PreparedEvent,
+    now: number,
+  ): Promise<{ emitted: EmittedEvent; endpointIds: string[] }> {
+    const { cache, store } = this.ctx;
+    await cache.refresh();
+    let targets = cache.matching(event.type, event.tenant);
+    if (event.endpointIds !== null) {
+      const wanted = new Set(event.endpointIds);
+      for (const id of wanted) {
+        if (cache.get(id) === undefined && (await store.endpoints.get(id)) === undefined)
+          throw new NotFoundError('endpoint', id);
+      }
+      targets = targets.filter((endpoint) => wanted.has(endpoint.id));
+    }
+    const id = newEventId();
+    const seq = await store.outbox.insertEvent(
+      db,
+      newEventRow(id, event, now),
+      targets.map((endpoint) => endpoint.id),
+    );
+    if (seq === null) {
+      // An event with this idempotency key exists: return it, store nothing.
+      const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
+      return { emitted: emittedAgain(existing), endpointIds: [] };
+    }
+    const emitted = { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
+    return { emitted, endpointIds: targets.map((endpoint) => endpoint.id) };
+  }
+}

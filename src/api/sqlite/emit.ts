@@ -1,0 +1,78 @@
+import type { Database, Transaction } from 'better-sqlite3';
+import { iso } from '../../shared/clock.js';
+import { NotFoundError } from '../../shared/errors/input.js';
+import { newEventId } from '../../shared/ids.js';
+import type { EmittedEvent } from '../../shared/types.js';
+import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
+import type { EndpointSql } from '../../store/sqlite/endpoint-sql.js';
+import type { OutboxSql } from '../../store/sqlite/outbox-sql.js';
+import {
+  checkEventArray,
+  emittedAgain,
+  newEventRow,
+  type PreparedEvent,
+  prepare,
+  prepareMany,
+} from '../emit-input.js';
+/** Validates, serializes and writes events: the synchronous half of the sender. */
+export class Emitter {
+  private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
+  private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
+
+  constructor(
+    db: Database,
+    private readonly outbox: OutboxSql,
+    private readonly endpoints: EndpointSql,
+    private readonly cache: EndpointCache,
+    private readonly maxPayloadBytes: number,
+    /** Told of every delivery written, so the dispatcher claims it at once. */
+    private readonly onScheduled: (endpointId: string, at: number) => void,
+  ) {
+    this.insertOne = db.transaction((event, now) => {
+      this.cache.refresh();
+      return this.write(event, now);
+    });
+    this.insertMany = db.transaction((events, now) => {
+      this.cache.refresh();
+      return events.map((event) => this.write(event, now));
+    });
+  }
+
+  // IMMEDIATE: the transaction reads (endpoints version, idempotency key) before
+  // it writes, and SQLite refuses to upgrade a read transaction to a write one
+  // while another process writes (SQLITE_BUSY at once, busy_timeout not
+  // consulted). Taking the write lock first waits instead. Inside the app's
+  // transaction better-sqlite3 uses a savepoint, so this changes nothing there.
+  emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
+    return this.insertOne.immediate(prepare(type, payload, options, this.maxPayloadBytes, ''), now);
+  }
+
+  emitMany(items: unknown, now: number): EmittedEvent[] {
+    checkEventArray(items);
+    const prepared = prepareMany(items, this.maxPayloadBytes);
+    return prepared.length === 0 ? [] : this.insertMany.immediate(prepared, now);
+  }
+
+  private write(event: PreparedEvent, now: number): EmittedEvent {
+    if (event.idempotencyKey !== null) {
+      const existing = this.outbox.findIdempotent(event.tenant, event.idempotencyKey);
+      if (existing) return emittedAgain(existing);
+    }
+    let targets = this.cache.matching(event.type, event.tenant);
+    if (event.endpointIds !== null) {
+      const wanted = new Set(event.endpointIds);
+      for (const id of wanted) {
+        if (this.cache.get(id) === undefined && this.endpoints.get(id) === undefined)
+          throw new NotFoundError('endpoint', id);
+      }
+      targets = targets.filter((endpoint) => wanted.has(endpoint.id));
+    }
+    for (const endpoint of targets) this.onScheduled(endpoint.id, now);
+    const id = newEventId();
+    this.outbox.insertEvent(
+      newEventRow(id, event, now),
+      targets.map((endpoint) => endpoint.id),
+    );
+    return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
+  }
+}

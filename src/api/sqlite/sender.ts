@@ -1,0 +1,197 @@
+import { SenderBus } from '../../engine/bus.js';
+import type { Dispatcher } from '../../engine/dispatcher.js';
+import { createDeliveryEngine, createUrlPolicy } from '../../engine/engine.js';
+import type { Agents } from '../../engine/http/agents.js';
+import type { SenderEvents } from '../../engine/notices.js';
+import { SenderClosedError } from '../../shared/errors/input.js';
+import { NotStartedError } from '../../shared/errors/state.js';
+import { holdOpen } from '../../shared/hold-open.js';
+import { type ResolvedOptions, resolveOptions, type SenderOptions } from '../../shared/options.js';
+import type { EmittedEvent, SenderStats } from '../../shared/types.js';
+import { SqliteDispatchStore } from '../../store/sqlite/dispatch.js';
+import { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
+import { SqliteStore } from '../../store/sqlite/store.js';
+import { type CloseOptions, closeTimeout } from '../close-options.js';
+import type { EmitItem, EmitOptions } from '../emit-input.js';
+import type { PruneResult } from '../retention.js';
+import type { SqliteContext } from './context.js';
+import { Deliveries } from './deliveries.js';
+import { Emitter } from './emit.js';
+import { Endpoints } from './endpoints.js';
+import { Events } from './events.js';
+import { Maintenance } from './maintenance.js';
+/** Event types mapped to their payload types; the default accepts any type and any JSON value. */
+export type EventMap = Record<string, unknown>;
+
+/**
+ * Sends webhooks from this process. `emit` writes to the SQLite outbox
+ * synchronously; a background dispatcher delivers, retries and logs.
+ */
+export class WebhookSender<TEvents extends EventMap = EventMap> {
+  /** Receivers: add, get, list, update, remove, enable, disable, rotateSecret. */
+  readonly endpoints: Endpoints;
+  /** Stored events: get, list, replay. */
+  readonly events: Events;
+  /** The delivery log: get (with attempts), list, retry. */
+  readonly deliveries: Deliveries;
+
+  readonly #options: ResolvedOptions;
+  readonly #store: SqliteStore;
+  readonly #emitter: Emitter;
+  readonly #dispatcher: Dispatcher;
+  readonly #agents: Agents;
+  readonly #bus = new SenderBus();
+  readonly #maintenance: Maintenance;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(options?: SenderOptions) {
+    const o = resolveOptions(options);
+    this.#options = o;
+    const { policy, checkUrl } = createUrlPolicy(o);
+    this.#store = new SqliteStore(o.database, o.tablePrefix);
+    const store = this.#store;
+    const cache = new EndpointCache(store.endpoints);
+    const engine = createDeliveryEngine(
+      o,
+      policy,
+      (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
+      this.#bus,
+    );
+    this.#dispatcher = engine.dispatcher;
+    this.#agents = engine.agents;
+    // Reads call it too: after close an owned connection is gone, and the driver's
+    // TypeError would be the one error the library throws that is not a WebhookError.
+    const guard = (method: string) => {
+      if (this.#closed) throw new SenderClosedError(method);
+    };
+    // Tells the dispatcher an endpoint has a row due, so it need not wait for the poll; bulk
+    // retries may touch every endpoint: then every endpoint is looked at again.
+    const scheduled = (endpointId: string | undefined, at: number) => {
+      if (endpointId === undefined) this.#dispatcher.dueEverywhere(at);
+      else this.#dispatcher.due(endpointId, at);
+      this.#dispatcher.wake();
+    };
+    const ctx: SqliteContext = {
+      store,
+      cache,
+      clock: o.clock,
+      guard,
+      checkUrl,
+      scheduled,
+      healthReset: (id) => this.#dispatcher.resetHealth(id),
+    };
+    this.endpoints = new Endpoints(ctx);
+    this.events = new Events(ctx);
+    this.deliveries = new Deliveries(ctx);
+    this.#maintenance = new Maintenance(store, o.resolved.retention, o.clock);
+    this.#emitter = new Emitter(store.db, store.outbox, store.endpoints, cache, o.maxPayloadBytes, scheduled);
+
+    if (o.autoStart) this.start();
+  }
+
+  /**
+   * Records an event for every subscribed endpoint, synchronously, and returns
+   * it. Inside the application's better-sqlite3 transaction, it commits or
+   * rolls back with it.
+   */
+  emit<K extends keyof TEvents & string>(type: K, payload: TEvents[K], options?: EmitOptions): EmittedEvent {
+    if (this.#closed) throw new SenderClosedError('emit');
+    return this.#emitter.emit(type, payload, options, this.#options.clock.now());
+  }
+
+  /** Records several events in one transaction. */
+  emitMany(
+    events: ReadonlyArray<
+      { [K in keyof TEvents & string]: EmitItem<TEvents[K]> & { type: K } }[keyof TEvents & string]
+    >,
+  ): EmittedEvent[] {
+    if (this.#closed) throw new SenderClosedError('emitMany');
+    return this.#emitter.emitMany(events, this.#options.clock.now());
+  }
+
+  /** Starts delivering (only needed with `autoStart: false`). */
+  start(): void {
+    if (this.#closed) throw new SenderClosedError('start');
+    this.#dispatcher.start();
+    this.#maintenance.start();
+  }
+
+  /**
+   * Deletes finished deliveries older than `retention` (with their attempts,
+   * and events left without deliveries) now, in small batches that yield to
+   * the event loop. The background sweep does the same every minute.
+   */
+  prune(): Promise<PruneResult> {
+    if (this.#closed) return Promise.reject(new SenderClosedError('prune'));
+    return this.#maintenance.prune();
+  }
+
+  /** Resolves when nothing is due now and nothing is in flight. */
+  drain(): Promise<void> {
+    if (this.#closed) return Promise.reject(new SenderClosedError('drain'));
+    if (!this.#dispatcher.started) return Promise.reject(new NotStartedError());
+    return this.#dispatcher.drain();
+  }
+
+  /** Counts by status, attempts in flight here, and how late the most overdue delivery is. */
+  stats(): SenderStats {
+    if (this.#closed) throw new SenderClosedError('stats');
+    const log = this.#store.log;
+    const due = log.earliestPendingDueAt();
+    return {
+      pending: log.countByStatus('pending'),
+      sending: log.countByStatus('sending'),
+      succeeded: log.countByStatus('succeeded'),
+      failed: log.countByStatus('failed'),
+      inFlight: this.#dispatcher.inFlightCount,
+      oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
+      openCircuits: this.#store.health.openCircuits(),
+    };
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish within `timeout`, hands
+   * back what it holds and closes the connection it owns. Safe to call twice.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
+    let timeout: number | undefined;
+    try {
+      timeout = closeTimeout(options);
+    } catch (error) {
+      // A Promise-returning method rejects; it does not throw.
+      return Promise.reject(error);
+    }
+    this.#closed = true;
+    // Awaited work: the unref'd checkpoint worker's last answer must not be cut off by the exit.
+    this.#closing = holdOpen(
+      (async () => {
+        await this.#maintenance.stop();
+        await this.#dispatcher.close(timeout ?? this.#options.timeout);
+        this.#agents.destroy();
+        await this.#store.close();
+      })(),
+    );
+    return this.#closing;
+  }
+
+  /**
+   * Listens to `'attempt'`, `'delivered'`, `'retrying'`, `'failed'`, `'endpoint.disabled'`,
+   * `'endpoint.circuit'` or `'error'`.
+   */
+  on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
+    this.#bus.on(name, listener);
+    return this;
+  }
+
+  once<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
+    this.#bus.once(name, listener);
+    return this;
+  }
+
+  off<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): this {
+    this.#bus.off(name, listener);
+    return this;
+  }
+}

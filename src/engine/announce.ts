@@ -1,0 +1,52 @@
+import { iso } from '../shared/clock.js';
+import type { AttemptResult } from './claims.js';
+import type { DeliveryNotice, Notify, SenderEvents } from './notices.js';
+
+/** A finished attempt waiting to be written, and what to announce once it is. */
+export interface Finished {
+  result: AttemptResult;
+  notice: DeliveryNotice;
+}
+
+/**
+ * The events of one written attempt: `attempt`, then `delivered`, `retrying`
+ * or `failed`. Most applications listen to few of these: only the notices
+ * someone will read are built.
+ */
+export function announce(
+  { result, notice }: Finished,
+  listening: (name: keyof SenderEvents) => boolean,
+  notify: Notify,
+): void {
+  if (result.logged && listening('attempt')) {
+    notify('attempt', {
+      ...notice,
+      attempt: result.number,
+      statusCode: result.statusCode,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage,
+      durationMs: result.durationMs,
+    });
+  }
+  if (result.status === 'succeeded') {
+    if (listening('delivered'))
+      notify('delivered', { ...notice, attempts: result.number, statusCode: result.statusCode! });
+  } else if (result.status === 'pending') {
+    if (listening('retrying'))
+      notify('retrying', {
+        ...notice,
+        attempts: result.number,
+        statusCode: result.statusCode,
+        errorCode: result.errorCode,
+        nextAttemptAt: iso(result.nextAttemptAt!),
+      });
+  } else if (listening('failed')) {
+    notify('failed', {
+      ...notice,
+      attempts: result.number,
+      statusCode: result.statusCode,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage ?? result.lastError,
+    });
+  }
+}

@@ -1,0 +1,123 @@
+import type { Attempts } from './attempts.js';
+import type { ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } from './claims.js';
+import type { ClaimPlanner } from './planner.js';
+import type { Results } from './results.js';
+import type { DispatchStore } from './store-port.js';
+
+/** What a turn planned and claimed. */
+export interface ClaimStep {
+  plan: readonly ClaimRequest[];
+  claim: ClaimOutcome;
+  now: number;
+  /** The planner's mark taken before the claim (see `ClaimPlanner.mark`). */
+  mark: number;
+}
+
+/**
+ * Why a turn claimed nothing: `busy`, the application holds a transaction on
+ * the store's connection (come back later); `full`, no slot is free.
+ */
+export type NoClaim = 'busy' | 'full';
+
+/** What one claim step works with. */
+export interface StepContext {
+  store: DispatchStore;
+  planner: ClaimPlanner;
+  attempts: Attempts;
+  results: Results;
+  now: () => number;
+  lease: (now: number) => Lease;
+}
+
+/** Plans and claims as many rows as there are free slots. */
+export async function claimStep(ctx: StepContext): Promise<ClaimStep | NoClaim> {
+  const { store, planner } = ctx;
+  const free = ctx.attempts.free;
+  if (free <= 0) return 'full';
+  const now = ctx.now();
+  const plan = planner.plan(await store.endpoints(), now, free);
+  // The awaits above let other code run: an application 'delivered'
+  // listener, say, may have opened a transaction on a shared connection
+  // in a microtask. A claim now would run inside it and send rows that
+  // may yet roll back, so the check is repeated right before the claim.
+  if (store.busy()) return 'busy';
+  const mark = planner.mark();
+  const claim = await store.claim({ requests: plan, budget: free, lease: ctx.lease(now) });
+  return { plan, claim, now, mark };
+}
+
+/**
+ * Writing the finished attempts and `claimStep` in one transaction, for a
+ * store that can: the claim is planned with what recording changed.
+ */
+export async function recordThenClaim(
+  ctx: StepContext,
+  recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
+): Promise<ClaimStep | NoClaim> {
+  const { store, planner, results } = ctx;
+  const endpoints = await store.endpoints();
+  // As in claimStep: the await let other code run.
+  if (store.busy()) return 'busy';
+  const batch = results.take();
+  const now = ctx.now();
+  let free = 0;
+  let mark = 0;
+  let outcome: ReturnType<typeof recordAndClaim>;
+  try {
+    outcome = recordAndClaim(
+      batch.map((f) => f.result),
+      ctx.lease(now),
+      (recorded) => {
+        results.recorded(batch, recorded, now);
+        free = ctx.attempts.free;
+        mark = planner.mark();
+        if (free <= 0) return { requests: [], budget: 0 };
+        const gone = new Set(recorded.disabled.map((d) => d.endpointId));
+        const live = gone.size === 0 ? endpoints : endpoints.filter((e) => !gone.has(e.id));
+        return { requests: planner.plan(live, now, free), budget: free };
+      },
+    );
+  } catch (error) {
+    results.restore(batch);
+    throw error;
+  }
+  results.announce(batch, outcome.recorded.disabled);
+  if (free <= 0) return 'full';
+  return { plan: outcome.plan.requests, claim: outcome.claim, now, mark };
+}
+
+/**
+ * Teaches the planner what a claim found and launches what it took. Rows
+ * waiting for a rate-limit token, or held back by a limit shared with other
+ * senders, are due too: drain() waits for them, and `tokenAt` brings the next
+ * look. Caught up when every endpoint offered a slot had fewer due rows than offered.
+ */
+export async function settleStep(
+  ctx: StepContext,
+  { plan, claim, now, mark }: ClaimStep,
+  launch: (delivery: ClaimedDelivery) => void,
+): Promise<{ caughtUp: boolean; tokenAt: number }> {
+  const { planner } = ctx;
+  for (const [endpointId, at] of claim.nextDue) planner.setDue(endpointId, at, mark);
+  for (const [endpointId, at] of claim.held) planner.hold(endpointId, at, mark);
+  for (const delivery of claim.claimed) launch(delivery);
+  // Endpoints that only looked due do not count.
+  let tokenAt = Number.POSITIVE_INFINITY;
+  if (planner.rateLimited.size > 0) {
+    const due = await ctx.store.dueTimes([...planner.rateLimited.keys()]);
+    tokenAt = planner.settleRateLimited(due, now);
+  }
+  const caughtUp =
+    tokenAt === Number.POSITIVE_INFINITY && plan.every((request) => claim.nextDue.has(request.endpointId));
+  return { caughtUp, tokenAt };
+}
+
+/** The slow poll's look at the store: leases left by dead senders, rows and health written by others. */
+export async function refresh(ctx: StepContext): Promise<void> {
+  const { store, planner } = ctx;
+  await store.expireLeases(ctx.now());
+  const endpoints = await store.endpoints();
+  const mark = planner.mark();
+  planner.replaceDue(await store.dueTimes(endpoints.map((e) => e.id)), mark);
+  planner.replaceHealth(await store.healths());
+}

@@ -1,0 +1,86 @@
+import { InvalidArgumentError } from '../shared/errors/input.js';
+import { BlockedAddressError } from '../shared/errors/network.js';
+import type { ResolvedOptions } from '../shared/options.js';
+import type { SenderBus } from './bus.js';
+import { Dispatcher } from './dispatcher.js';
+import { type AddressPolicy, createAddressPolicy, literalHostAddress } from './http/address-policy.js';
+import { type Agents, createAgents } from './http/agents.js';
+import { Transport } from './http/attempt.js';
+import { guardedLookup } from './http/guarded-lookup.js';
+import { newLeaseOwner } from './lease-owner.js';
+import type { DispatchStore } from './store-port.js';
+/** The sender's address policy, and the check an endpoint URL gets when it is added. */
+export interface UrlPolicy {
+  policy: AddressPolicy;
+  /** Refuses an endpoint URL whose host is a blocked IP literal, when it is added rather than at the first attempt. */
+  checkUrl: (url: string) => void;
+}
+
+/**
+ * Builds the address policy from the options. Call it before opening a store:
+ * it throws `InvalidOptionError` on a malformed `allowedNetworks` entry.
+ */
+export function createUrlPolicy(o: ResolvedOptions): UrlPolicy {
+  const policy = createAddressPolicy({
+    allowPrivateNetworks: o.allowPrivateNetworks,
+    allowedNetworks: o.allowedNetworks,
+  });
+  const checkUrl = (url: string) => {
+    const host = new URL(url).hostname;
+    const literal = literalHostAddress(host);
+    const rule = literal === null ? null : policy.check(literal);
+    if (rule !== null) {
+      throw new InvalidArgumentError(
+        'url',
+        `${new BlockedAddressError(host, literal!, rule).message}; set \`allowPrivateNetworks\` or \`allowedNetworks\` to allow it`,
+        'ERR_SSRF_BLOCKED',
+      );
+    }
+  };
+  return { policy, checkUrl };
+}
+
+/** What a sender needs from the delivery side, whichever store it uses. */
+export interface DeliveryEngine {
+  dispatcher: Dispatcher;
+  /** Destroyed on close: they hold the keep-alive sockets. */
+  agents: Agents;
+}
+
+/**
+ * Builds the HTTP agents and transport under `policy`, and the dispatcher over
+ * the store's `DispatchStore` (made for this process's lease owner).
+ */
+export function createDeliveryEngine(
+  o: ResolvedOptions,
+  policy: AddressPolicy,
+  dispatchStore: (owner: string) => DispatchStore,
+  bus: SenderBus,
+): DeliveryEngine {
+  const agents = createAgents(guardedLookup(policy, o.lookup), o.concurrency);
+  const transport = new Transport({
+    timeout: o.timeout,
+    connectTimeout: o.connectTimeout,
+    responseBodyLimit: o.responseBodyLimit,
+    agents,
+    policy,
+    now: () => o.clock.now(),
+  });
+  const owner = newLeaseOwner();
+  const dispatcher = new Dispatcher(
+    dispatchStore(owner),
+    transport,
+    {
+      concurrency: o.concurrency,
+      timeout: o.timeout,
+      pollInterval: o.pollInterval,
+      retry: o.retry,
+      clock: o.clock,
+      owner,
+      endpointConcurrency: o.endpointConcurrency,
+      listening: bus.listening,
+    },
+    bus.notify,
+  );
+  return { dispatcher, agents };
+}

@@ -1,0 +1,49 @@
+import { afterAttempt, type CircuitConfig, type HealthState } from '../shared/circuit.js';
+import type { AttemptResult } from './claims.js';
+// How recorded attempts change an endpoint's health: pure, the same for both
+// stores; each store reads and writes the health rows in its own transaction.
+
+/** The attempts that made a request (the others say nothing of the endpoint), by endpoint, in order. */
+export function loggedByEndpoint(results: readonly AttemptResult[]): Map<string, AttemptResult[]> {
+  const byEndpoint = new Map<string, AttemptResult[]>();
+  for (const result of results) {
+    if (!result.logged) continue;
+    const list = byEndpoint.get(result.endpointId);
+    if (list) list.push(result);
+    else byEndpoint.set(result.endpointId, [result]);
+  }
+  return byEndpoint;
+}
+
+/**
+ * Folds one endpoint's attempts, in order, into its health: the new state, how
+ * many succeeded, and why to disable the endpoint (`null`: keep it; a later
+ * success clears an earlier reason).
+ */
+export function foldAttempts(
+  health: HealthState,
+  attempts: readonly AttemptResult[],
+  circuit: CircuitConfig,
+): { health: HealthState; succeeded: number; disable: string | null } {
+  let state = health;
+  let reason: string | null = null;
+  let ok = 0;
+  for (const result of attempts) {
+    const succeeded = result.status === 'succeeded';
+    if (succeeded) ok++;
+    const next = afterAttempt(
+      state,
+      { ok: succeeded, statusCode: result.statusCode },
+      result.updatedAt,
+      circuit,
+    );
+    state = next.health;
+    reason = succeeded ? null : (next.disable ?? reason);
+  }
+  return { health: state, succeeded: ok, disable: reason };
+}
+
+/** Endpoints with an attempt that came back with a retry scheduled (see `record`). */
+export function retriedEndpoints(results: readonly AttemptResult[]): Set<string> {
+  return new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));
+}

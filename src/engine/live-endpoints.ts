@@ -1,0 +1,99 @@
+import { NotFoundError } from '../shared/errors/input.js';
+import { compilePatterns, type Matcher } from '../shared/match.js';
+import type { EndpointRow } from '../shared/rows.js';
+import { parseSecret } from '../shared/secret.js';
+/** What emit and the dispatcher need of an enabled endpoint, parsed once. */
+export interface LiveEndpoint {
+  id: string;
+  url: string;
+  tenant: string | null;
+  matches: Matcher;
+  headers: Record<string, string>;
+  /** Requests in flight at most; `null`: the sender's default. */
+  concurrency: number | null;
+  /** Requests per second at most; `null`: no limit. */
+  ratePerSecond: number | null;
+  fifo: boolean;
+  /** The current signing key. */
+  key: Buffer;
+  /** The key being rotated out, and until when (ms) it still signs. */
+  previousKey: Buffer | null;
+  previousKeyUntil: number;
+}
+
+export function toLive(row: EndpointRow): LiveEndpoint {
+  return {
+    id: row.id,
+    url: row.url,
+    tenant: row.tenant,
+    matches: compilePatterns(JSON.parse(row.events) as string[]),
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    concurrency: row.concurrency,
+    ratePerSecond: row.rate_limit_per_second,
+    fifo: row.ordering === 'fifo',
+    key: parseSecret(row.secret),
+    previousKey: row.previous_secret === null ? null : parseSecret(row.previous_secret),
+    previousKeyUntil: row.previous_secret_until ?? 0,
+  };
+}
+
+/**
+ * The enabled endpoints in memory, indexed by id and by tenant, as of
+ * `endpoints_version` `version`. Each store's cache decides when to reload
+ * (SQLite synchronously, PostgreSQL asynchronously) and hands the rows to
+ * `replace`.
+ */
+export abstract class LiveEndpoints {
+  protected version = -1;
+  private byId = new Map<string, LiveEndpoint>();
+  private byTenant = new Map<string | null, LiveEndpoint[]>();
+  private list: readonly LiveEndpoint[] = [];
+
+  protected replace(version: number, rows: readonly EndpointRow[]): void {
+    const live = rows.map(toLive);
+    const byTenant = new Map<string | null, LiveEndpoint[]>();
+    for (const endpoint of live) {
+      const list = byTenant.get(endpoint.tenant);
+      if (list) list.push(endpoint);
+      else byTenant.set(endpoint.tenant, [endpoint]);
+    }
+    this.byId = new Map(live.map((e) => [e.id, e]));
+    this.byTenant = byTenant;
+    this.list = live;
+    this.version = version;
+  }
+
+  /** The enabled endpoints, oldest first. */
+  all(): readonly LiveEndpoint[] {
+    return this.list;
+  }
+
+  get(id: string): LiveEndpoint | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Enabled endpoints of exactly this tenant (or of none) subscribed to `type`. */
+  matching(type: string, tenant: string | null): LiveEndpoint[] {
+    const candidates = this.byTenant.get(tenant);
+    if (candidates === undefined) return [];
+    return candidates.filter((endpoint) => endpoint.matches(type));
+  }
+
+  /**
+   * The ids a replay of an event of `type` and `tenant` goes to: `ids` (each
+   * enabled and of that tenant, or `NotFoundError`), or every enabled endpoint
+   * that matches now. Without repeats.
+   */
+  replayTargets(type: string, tenant: string | null, ids: readonly string[] | undefined): string[] {
+    const targets =
+      ids === undefined
+        ? this.matching(type, tenant)
+        : ids.map((endpointId) => {
+            const endpoint = this.get(endpointId);
+            if (endpoint === undefined || endpoint.tenant !== tenant)
+              throw new NotFoundError('endpoint', endpointId);
+            return endpoint;
+          });
+    return [...new Set(targets.map((t) => t.id))];
+  }
+}

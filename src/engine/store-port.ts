@@ -1,0 +1,52 @@
+import type { HealthState } from '../shared/circuit.js';
+import type { AttemptResult, ClaimBatch, ClaimOutcome, ClaimRequest, Lease } from './claims.js';
+import type { LiveEndpoint } from './live-endpoints.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** What recording a batch of attempts changed beyond the deliveries. */
+export interface RecordOutcome {
+  /** The new health of every endpoint that had attempts in the batch. */
+  health: Map<string, HealthState>;
+  /** Endpoints disabled by this batch (410 Gone, or failing for `disableAfter`). */
+  disabled: { endpointId: string; reason: string }[];
+}
+
+/** What to claim: the requests, endpoint by endpoint, and how many rows in all. */
+export interface ClaimPlan {
+  requests: readonly ClaimRequest[];
+  budget: number;
+}
+
+/**
+ * What the dispatcher needs of a store. Every call may be synchronous
+ * (SQLite) or asynchronous (a networked database): the dispatcher awaits each.
+ */
+export interface DispatchStore {
+  /** True while the connection is inside an application transaction: the dispatcher must not touch it then. */
+  busy(): boolean;
+  /** The enabled endpoints, following changes made by any process. */
+  endpoints(): MaybePromise<readonly LiveEndpoint[]>;
+  /** Leases due rows endpoint by endpoint (see `OutboxSql.claim`). */
+  claim(batch: ClaimBatch): MaybePromise<ClaimOutcome>;
+  record(results: readonly AttemptResult[], owner: string, now: number): MaybePromise<RecordOutcome>;
+  /**
+   * Optional, for a store whose calls are synchronous: `record`, then `plan` with
+   * what recording changed, then `claim` what it planned, in one transaction.
+   */
+  recordAndClaim?(
+    results: readonly AttemptResult[],
+    lease: Lease,
+    plan: (recorded: RecordOutcome) => ClaimPlan,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan };
+  /** Every endpoint's health, as recorded by any process. */
+  healths(): MaybePromise<Map<string, HealthState>>;
+  /** When each endpoint's earliest pending row is due (`null`: none). */
+  dueTimes(endpointIds: readonly string[]): MaybePromise<Map<string, number | null>>;
+  expireLeases(now: number): MaybePromise<number>;
+  release(owner: string, now: number): MaybePromise<number>;
+  /** The enabled endpoint, from a cache that follows changes made by any process. */
+  endpoint(id: string): MaybePromise<LiveEndpoint | undefined>;
+  /** Called when the dispatcher has a quiet moment (WAL checkpoint). */
+  idle(): MaybePromise<void>;
+}

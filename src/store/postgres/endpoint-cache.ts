@@ -1,0 +1,45 @@
+import { LiveEndpoints } from '../../engine/live-endpoints.js';
+import type { PgEndpointSql } from './endpoint-sql.js';
+/**
+ * The enabled endpoints in memory, reloaded when `endpoints_version` moves
+ * (every change by any sender bumps it). Concurrent refreshes share reads.
+ */
+export class PgEndpointCache extends LiveEndpoints {
+  private refreshing: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(private readonly endpoints: PgEndpointSql) {
+    super();
+  }
+
+  /**
+   * Resolves once a read that began after this call is in. A read already
+   * under way may have started before the caller's own change (an endpoint
+   * just added): the caller then waits for the next one, which callers share.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing === null) return this.start();
+    // After the read under way, whether it worked or not: its failure is its own callers' to see.
+    this.queued ??= this.refreshing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.start();
+      });
+    return this.queued;
+  }
+
+  private start(): Promise<void> {
+    const refreshing = this.load().finally(() => {
+      this.refreshing = null;
+    });
+    this.refreshing = refreshing;
+    return refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const version = await this.endpoints.version();
+    if (version === this.version) return;
+    this.replace(version, await this.endpoints.listEnabled());
+  }
+}

@@ -1,0 +1,47 @@
+import type { DeliveryStatus } from '../shared/types.js';
+// What both stores are asked: the store-neutral shapes of their inserts, filters and cutoffs.
+
+export interface NewEvent {
+  id: string;
+  type: string;
+  tenant: string | null;
+  idempotencyKey: string | null;
+  orderingKey: string | null;
+  payload: string;
+  createdAt: number;
+}
+
+export interface EventFilter {
+  type?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  /** Only rows with a smaller seq (the cursor). */
+  before?: number;
+  limit: number;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  endpointId?: string;
+  eventId?: string;
+  eventType?: string;
+  tenant?: string;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit: number;
+}
+
+export interface FailedFilter {
+  endpointId?: string;
+  eventType?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface RetentionCutoffs {
+  /** Delete succeeded deliveries last changed before this time (ms); `null`: keep. */
+  succeeded: number | null;
+  failed: number | null;
+}

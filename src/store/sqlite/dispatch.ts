@@ -1,0 +1,132 @@
+import type { AttemptResult, ClaimBatch, ClaimOutcome, Lease } from '../../engine/claims.js';
+import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../../engine/fold-outcomes.js';
+import { isDeadOwner } from '../../engine/lease-owner.js';
+import type { LiveEndpoint } from '../../engine/live-endpoints.js';
+import type { ClaimPlan, DispatchStore, RecordOutcome } from '../../engine/store-port.js';
+import type { CircuitConfig, HealthState } from '../../shared/circuit.js';
+import type { EndpointCache } from './endpoint-cache.js';
+import type { SqliteStore } from './store.js';
+/** The dispatcher's view of a SQLite store: every call synchronous, each write one short transaction. */
+export class SqliteDispatchStore implements DispatchStore {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly cache: EndpointCache,
+    private readonly owner: string,
+    private readonly circuit: CircuitConfig,
+  ) {}
+
+  busy(): boolean {
+    return this.store.db.inTransaction;
+  }
+
+  endpoints(): readonly LiveEndpoint[] {
+    this.cache.refresh();
+    return this.cache.all();
+  }
+
+  endpoint(id: string): LiveEndpoint | undefined {
+    return this.cache.get(id);
+  }
+
+  claim(batch: ClaimBatch): ClaimOutcome {
+    return this.store.claims.claim(batch);
+  }
+
+  /**
+   * Writes the attempts and the deliveries' new states, and folds each
+   * outcome into its endpoint's health (circuit, failure streak, minute
+   * counts), all in one transaction, so processes sharing the file agree.
+   * An endpoint that must be disabled is disabled in the same transaction.
+   */
+  record(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
+    const outcome = this.store.db.transaction(() => this.recordIn(results, owner, now)).immediate();
+    this.store.checkpointIfLarge();
+    return outcome;
+  }
+
+  /**
+   * `record`, then a claim planned with what recording changed, in one
+   * transaction: one commit per turn, and the pages both touch written once.
+   */
+  recordAndClaim(
+    results: readonly AttemptResult[],
+    lease: Lease,
+    plan: (recorded: RecordOutcome) => ClaimPlan,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan } {
+    const outcome = this.store.db
+      .transaction(() => {
+        const recorded = this.recordIn(results, lease.owner, lease.now);
+        const planned = plan(recorded);
+        const claim = this.store.claims.claimIn({ ...planned, lease });
+        return { recorded, claim, plan: planned };
+      })
+      .immediate();
+    this.store.checkpointIfLarge();
+    return outcome;
+  }
+
+  /** Writes a batch of results; call inside a write transaction. */
+  private recordIn(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
+    const { outbox, health, endpoints } = this.store;
+    outbox.record(results, owner);
+    const byEndpoint = loggedByEndpoint(results);
+    const healths = new Map<string, HealthState>();
+    const disabled: RecordOutcome['disabled'] = [];
+    for (const [endpointId, list] of byEndpoint) {
+      const {
+        health: state,
+        succeeded: ok,
+        disable: reason,
+      } = foldAttempts(health.get(endpointId), list, this.circuit);
+      health.put(endpointId, state);
+      health.count(endpointId, now, ok, list.length - ok);
+      healths.set(endpointId, state);
+      if (reason !== null) {
+        const row = endpoints.get(endpointId);
+        if (row !== undefined && row.enabled === 1) {
+          endpoints.update(
+            { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
+            `endpoint disabled: ${reason}`,
+          );
+          disabled.push({ endpointId, reason });
+        }
+      }
+    }
+    // An attempt that was in flight when its endpoint was disabled or removed comes back
+    // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
+    for (const endpointId of retriedEndpoints(results)) {
+      const row = endpoints.get(endpointId);
+      if (row === undefined) endpoints.failPending(endpointId, 'endpoint removed', now);
+      else if (row.enabled === 0)
+        endpoints.failPending(endpointId, `endpoint disabled: ${row.disabled_reason ?? 'disabled'}`, now);
+    }
+    return { health: healths, disabled };
+  }
+
+  dueTimes(endpointIds: readonly string[]): Map<string, number | null> {
+    return new Map(endpointIds.map((id) => [id, this.store.claims.nextDueFor(id)]));
+  }
+
+  healths(): Map<string, HealthState> {
+    return this.store.health.all();
+  }
+
+  expireLeases(now: number): number {
+    const { outbox } = this.store;
+    let released = outbox.expireLeases(now);
+    // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
+    // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
+    for (const holder of outbox.leaseOwners()) {
+      if (holder !== this.owner && isDeadOwner(holder)) released += outbox.release(holder, now);
+    }
+    return released;
+  }
+
+  release(owner: string, now: number): number {
+    return this.store.outbox.release(owner, now);
+  }
+
+  idle(): void {
+    this.store.checkpoint();
+  }
+}

@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import type { Database as DatabaseHandle } from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { WebhookError } from '../../shared/errors/base.js';
+import { StoreError } from '../../shared/errors/store.js';
+import type { EndpointRow } from '../../shared/rows.js';
+import { BulkSql } from './bulk-sql.js';
+import { Checkpointer } from './checkpointer.js';
+import { ClaimSql } from './claim-sql.js';
+import { EndpointSql } from './endpoint-sql.js';
+import { HealthSql } from './health-sql.js';
+import { LogSql } from './log-sql.js';
+import { migrate } from './migrate.js';
+import { OutboxSql } from './outbox-sql.js';
+import { RetentionSql } from './retention-sql.js';
+
+/** How long a connection waits for another process's write lock before failing, in ms. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * WAL bytes past which the dispatcher checkpoints even when it is never idle
+ * (SQLite's own auto-checkpoint is 1000 pages, about as much). The WAL file is
+ * also truncated back to this size when it restarts.
+ */
+const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+/**
+ * WAL bytes past which the checkpoint runs in-thread, to catch up with a worker that cannot. The worker
+ * has by then copied most frames, so what is left is short: the frames written since, and the sync.
+ */
+const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
+/** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
+const WAL_CHECK_INTERVAL_MS = 50;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Switches an owned file to WAL. When another process opens the same new file
+ * at the same moment, SQLite answers SQLITE_BUSY at once, without consulting
+ * busy_timeout: wait a little and try again, within that timeout. The
+ * constructor is synchronous, so the wait is too (it only happens at startup).
+ */
+function enableWal(db: DatabaseHandle): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, wait);
+    }
+  }
+}
+
+/** The SQLite store: one connection, its statements, and whether hookline owns it. */
+export class SqliteStore {
+  readonly db: DatabaseHandle;
+  readonly owned: boolean;
+  readonly endpoints: EndpointSql;
+  readonly outbox: OutboxSql;
+  readonly claims: ClaimSql;
+  readonly health: HealthSql;
+  readonly bulk: BulkSql;
+  readonly retention: RetentionSql;
+  readonly log: LogSql;
+  readonly isFile: boolean;
+  /** Checkpoints off the application's thread (owned file databases). */
+  readonly checkpointer: Checkpointer | null = null;
+  private walCheckedAt = 0;
+
+  constructor(database: string | DatabaseHandle, prefix: string) {
+    if (typeof database === 'string') {
+      try {
+        this.db = new Database(database);
+      } catch (error) {
+        throw new StoreError(`Cannot open the database \`${database}\`: ${(error as Error).message}`, error);
+      }
+      this.owned = true;
+    } else {
+      this.db = database;
+      this.owned = false;
+    }
+    this.isFile = !this.db.memory;
+    try {
+      if (this.owned) {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        if (this.isFile) {
+          // Only possible before the first table exists: lets retention give pages back to the file system.
+          const fresh = this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
+          if (fresh.n === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
+          enableWal(this.db);
+          // A commit that crosses the auto-checkpoint threshold runs the checkpoint
+          // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
+          this.db.pragma('wal_autocheckpoint = 0');
+          this.db.pragma(`journal_size_limit = ${WAL_CHECKPOINT_BYTES}`);
+        }
+        this.db.pragma('synchronous = NORMAL');
+      }
+      migrate(this.db, prefix);
+    } catch (error) {
+      if (this.owned) this.db.close();
+      // The driver's errors (not a database, read-only, locked) become the library's own.
+      if (error instanceof WebhookError) throw error;
+      throw new StoreError(`Cannot prepare the database: ${(error as Error).message}`, error);
+    }
+    this.endpoints = new EndpointSql(this.db, prefix);
+    this.outbox = new OutboxSql(this.db, prefix);
+    this.claims = new ClaimSql(this.db, prefix);
+    this.health = new HealthSql(this.db, prefix);
+    this.bulk = new BulkSql(this.db, prefix);
+    this.retention = new RetentionSql(this.db, prefix);
+    this.log = new LogSql(this.db, prefix);
+    if (this.owned && this.isFile) this.checkpointer = new Checkpointer(this.db.name);
+  }
+
+  /**
+   * Copies the WAL back into the database without waiting for readers (owned
+   * file connections only), in the checkpoint worker when it runs.
+   */
+  checkpoint(): void {
+    if (!this.owned || !this.isFile || !this.db.open) return;
+    if (this.checkpointer?.request()) return;
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /**
+   * Checkpoints once the WAL has grown past WAL_CHECKPOINT_BYTES: a dispatcher
+   * that is never idle (a steady flow of events) would otherwise let it grow
+   * without bound. Looks at most every WAL_CHECK_INTERVAL_MS (wall-clock time).
+   */
+  checkpointIfLarge(): void {
+    if (!this.owned || !this.isFile || !this.db.open) return;
+    const now = Date.now();
+    if (now - this.walCheckedAt < WAL_CHECK_INTERVAL_MS) return;
+    this.walCheckedAt = now;
+    const size = fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > WAL_HARD_LIMIT_BYTES) {
+      // The worker's checkpoints run while this connection keeps writing, so under a steady load they
+      // may never reach the end of the WAL, and the WAL only restarts (and is truncated) after one that
+      // does. Past the hard limit, one in-thread checkpoint catches up: a rare, bounded stall.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } else if (size > WAL_CHECKPOINT_BYTES) {
+      this.checkpoint();
+    }
+  }
+
+  /**
+   * Resolves once the connection is outside any transaction (or closed). On a connection
+   * shared with the application, background writes wait for its transaction to end.
+   */
+  async outsideTransaction(): Promise<void> {
+    while (this.db.open && this.db.inTransaction) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /**
+   * Writes an endpoint's new row in one transaction: with `failPendingWith`
+   * its pending deliveries end as failed, with `resetHealth` its circuit
+   * closes and its failure streak is forgotten (as `PgStore.updateEndpoint`).
+   */
+  updateEndpoint(row: EndpointRow, failPendingWith?: string, resetHealth = false): void {
+    this.db.transaction(() => {
+      this.endpoints.update(row, failPendingWith);
+      if (resetHealth) this.health.reset(row.id);
+    })();
+  }
+
+  /** Gives up to `pages` free pages back to the file system (files created by hookline only). */
+  vacuumStep(pages: number): void {
+    if (this.owned && this.isFile && this.db.open) this.db.pragma(`incremental_vacuum(${Math.floor(pages)})`);
+  }
+
+  async close(): Promise<void> {
+    await this.checkpointer?.close();
+    if (this.owned && this.db.open) {
+      // The last one in-thread: the worker is gone, and nothing waits on this thread any more.
+      if (this.isFile) this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.db.close();
+    }
+  }
+}
