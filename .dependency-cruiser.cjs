@@ -10,7 +10,7 @@
  * The data flows one way: api -> store -> engine -> shared. The engine talks to a store only through
  * the port it defines (engine/store-port.ts, engine/claims.ts).
  */
-const ENTRY = '^src/(index|postgres)\\.ts$';
+const ENTRY = '^src/(index|postgres|worker)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -46,18 +46,29 @@ function checkListener(name: unknown, listener: unknown): string {
 export class SenderBus {
   readonly #emitter = new EventEmitter();
 
+  /** Told after a listener is added or removed (a worker engine sends over only what is heard). */
+  listenersChanged: () => void = () => {};
+
   constructor(private readonly dropErrors: () => boolean = () => false) {}
 
   on<K extends keyof SenderEvents>(name: K, listener: Listener<K>): void {
     this.#emitter.on(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.listenersChanged();
   }
 
   once<K extends keyof SenderEvents>(name: K, listener: Listener<K>): void {
     this.#emitter.once(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.listenersChanged();
   }
 
   off<K extends keyof SenderEvents>(name: K, listener: Listener<K>): void {
     this.#emitter.off(checkListener(name, listener), listener as (...args: unknown[]) => void);
+    this.listenersChanged();
+  }
+
+  /** The events someone listens to now. */
+  heard(): (keyof SenderEvents)[] {
+    return this.#emitter.eventNames() as (keyof SenderEvents)[];
   }
 
   /** Whether anyone listens: the dispatcher skips building notices nobody reads. */

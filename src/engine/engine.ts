@@ -43,6 +43,9 @@ export function createUrlPolicy(o: ResolvedOptions): UrlPolicy {
 /** What a sender needs from the delivery side, whichever store it uses. */
 export interface DeliveryEngine {
   dispatcher: Dispatcher;
+  /** The store the dispatcher claims from, and the lease owner it claims as. */
+  dispatchStore: DispatchStore;
+  owner: string;
   /** Destroyed on close: they hold the keep-alive sockets. */
   agents: Agents;
 }
@@ -55,7 +58,7 @@ export function createDeliveryEngine(
   o: ResolvedOptions,
   policy: AddressPolicy,
   dispatchStore: (owner: string) => DispatchStore,
-  bus: SenderBus,
+  bus: Pick<SenderBus, 'listening' | 'notify'>,
 ): DeliveryEngine {
   const agents = createAgents(guardedLookup(policy, o.lookup), o.concurrency);
   const transport = new Transport({
@@ -67,8 +70,9 @@ export function createDeliveryEngine(
     now: () => o.clock.now(),
   });
   const owner = newLeaseOwner();
+  const store = dispatchStore(owner);
   const dispatcher = new Dispatcher(
-    dispatchStore(owner),
+    store,
     transport,
     {
       concurrency: o.concurrency,
@@ -82,5 +86,5 @@ export function createDeliveryEngine(
     },
     bus.notify,
   );
-  return { dispatcher, agents };
+  return { dispatcher, agents, dispatchStore: store, owner };
 }

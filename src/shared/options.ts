@@ -1,11 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import type { CircuitConfig } from './circuit.js';
 import { type Clock, systemClock } from './clock.js';
-import { type Duration, parseDuration } from './duration.js';
+import type { Duration } from './duration.js';
 import { InvalidOptionError } from './errors/input.js';
 import type { LookupFunction } from './lookup.js';
+import { definedOnly, duration, fail, integerIn, isDatabaseHandle } from './option-checks.js';
 import { DEFAULT_RETRY_SCHEDULE, type RetryPolicy } from './retry.js';
-import { describe, isPlainObject, unknownKey } from './validate.js';
+import { isPlainObject, unknownKey } from './validate.js';
 /** Options of `new WebhookSender()`. All durations are in milliseconds. */
 export interface SenderOptions {
   /**
@@ -108,6 +109,14 @@ export interface SenderOptions {
    * @default { succeeded: '30d', failed: '90d' }
    */
   retention?: { succeeded?: Duration; failed?: Duration } | false;
+  /**
+   * Where the delivery engine runs. `'worker'`: in a worker thread with its own connection to the database
+   * file, so the application's thread pays only for `emit`; a `retry` function and a `lookup` are still
+   * called on the application's thread. Needs a database file and the system clock. `'inline'`: on the
+   * application's thread.
+   * @default 'inline'
+   */
+  engine?: 'inline' | 'worker';
 }
 
 export interface ResolvedOptions {
@@ -130,6 +139,7 @@ export interface ResolvedOptions {
   circuitBreaker: { threshold?: number; cooloff?: number; maxCooloff?: number } | false;
   disableAfter: Duration;
   retention: { succeeded?: Duration; failed?: Duration } | false;
+  engine: 'inline' | 'worker';
   /** Resolved forms of the options above. */
   resolved: {
     circuit: CircuitConfig;
@@ -156,30 +166,11 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   circuitBreaker: Object.freeze({ threshold: 5, cooloff: 30_000, maxCooloff: 600_000 }),
   disableAfter: '5d',
   retention: Object.freeze({ succeeded: '30d', failed: '90d' }),
+  engine: 'inline',
   resolved: undefined as unknown as ResolvedOptions['resolved'],
 });
 
 const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS).filter((key) => key !== 'resolved'));
-
-function fail(option: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(option, `Expected \`${option}\` to be ${expected}, got ${describe(value)}`);
-}
-
-function integerIn(option: string, value: unknown, min: number, max: number): void {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    fail(option, `an integer from ${min} to ${max}`, value);
-  }
-}
-
-function isDatabaseHandle(value: unknown): value is Database {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as Database).prepare === 'function' &&
-    typeof (value as Database).transaction === 'function' &&
-    typeof (value as Database).inTransaction === 'boolean'
-  );
-}
 
 /** Spreads the defaults under the user's options and checks every one. */
 export function resolveOptions(input: unknown): ResolvedOptions {
@@ -275,16 +266,31 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       failed: r.failed === undefined ? null : duration('retention.failed', r.failed),
     };
   }
+  checkEngine(o);
   o.resolved = { circuit, retention };
   return o;
 }
 
-function definedOnly(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+/** `engine: 'worker'` needs what a second thread can share: a database file, the system clock. */
+function checkEngine(o: ResolvedOptions): void {
+  if (o.engine !== 'inline' && o.engine !== 'worker') fail('engine', "`'inline'` or `'worker'`", o.engine);
+  if (o.engine === 'inline') return;
+  if (databaseFile(o.database) === null) {
+    throw new InvalidOptionError(
+      'engine',
+      "`engine: 'worker'` needs a database file: a worker thread cannot open the same `:memory:` or temporary database",
+    );
+  }
+  if (o.clock !== systemClock) {
+    throw new InvalidOptionError(
+      'engine',
+      "`engine: 'worker'` runs on the system clock: an injected `clock` needs `engine: 'inline'`",
+    );
+  }
 }
 
-function duration(option: string, value: unknown): number {
-  const ms = parseDuration(value);
-  if (typeof ms === 'string') throw new InvalidOptionError(option, `Expected \`${option}\` to be ${ms}`);
-  return ms;
+/** The file behind the database, or `null` for an in-memory or temporary one. */
+export function databaseFile(database: string | Database): string | null {
+  const name = typeof database === 'string' ? database : database.memory ? '' : database.name;
+  return name === '' || name === ':memory:' ? null : name;
 }

@@ -1,14 +1,11 @@
 import { SenderBus } from '../../engine/bus.js';
-import type { Dispatcher } from '../../engine/dispatcher.js';
-import { createDeliveryEngine, createUrlPolicy } from '../../engine/engine.js';
-import type { Agents } from '../../engine/http/agents.js';
+import type { EngineControl } from '../../engine/control.js';
 import type { SenderEvents } from '../../engine/notices.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
 import { NotStartedError } from '../../shared/errors/state.js';
 import { holdOpen } from '../../shared/hold-open.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from '../../shared/options.js';
 import type { EmittedEvent, SenderStats } from '../../shared/types.js';
-import { SqliteDispatchStore } from '../../store/sqlite/dispatch.js';
 import { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { type CloseOptions, closeTimeout } from '../close-options.js';
@@ -18,6 +15,7 @@ import type { SqliteContext } from './context.js';
 import { Deliveries } from './deliveries.js';
 import { Emitter } from './emit.js';
 import { Endpoints } from './endpoints.js';
+import { createSqliteEngine } from './engine.js';
 import { Events } from './events.js';
 import { Maintenance } from './maintenance.js';
 /** Event types mapped to their payload types; the default accepts any type and any JSON value. */
@@ -38,8 +36,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   readonly #options: ResolvedOptions;
   readonly #store: SqliteStore;
   readonly #emitter: Emitter;
-  readonly #dispatcher: Dispatcher;
-  readonly #agents: Agents;
+  readonly #engine: EngineControl;
   readonly #bus = new SenderBus();
   readonly #maintenance: Maintenance;
   #closed = false;
@@ -48,18 +45,12 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   constructor(options?: SenderOptions) {
     const o = resolveOptions(options);
     this.#options = o;
-    const { policy, checkUrl } = createUrlPolicy(o);
-    this.#store = new SqliteStore(o.database, o.tablePrefix);
+    // A worker engine checkpoints on its own connection, the one that writes the results.
+    this.#store = new SqliteStore(o.database, o.tablePrefix, o.engine === 'inline');
     const store = this.#store;
     const cache = new EndpointCache(store.endpoints);
-    const engine = createDeliveryEngine(
-      o,
-      policy,
-      (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
-      this.#bus,
-    );
-    this.#dispatcher = engine.dispatcher;
-    this.#agents = engine.agents;
+    const { engine, checkUrl } = createSqliteEngine(o, store, cache, this.#bus);
+    this.#engine = engine;
     // Reads call it too: after close an owned connection is gone, and the driver's
     // TypeError would be the one error the library throws that is not a WebhookError.
     const guard = (method: string) => {
@@ -67,11 +58,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     };
     // Tells the dispatcher an endpoint has a row due, so it need not wait for the poll; bulk
     // retries may touch every endpoint: then every endpoint is looked at again.
-    const scheduled = (endpointId: string | undefined, at: number) => {
-      if (endpointId === undefined) this.#dispatcher.dueEverywhere(at);
-      else this.#dispatcher.due(endpointId, at);
-      this.#dispatcher.wake();
-    };
+    const scheduled = (endpointId: string | undefined, at: number) => engine.scheduled(endpointId, at);
     const ctx: SqliteContext = {
       store,
       cache,
@@ -79,7 +66,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       guard,
       checkUrl,
       scheduled,
-      healthReset: (id) => this.#dispatcher.resetHealth(id),
+      healthReset: (id) => engine.resetHealth(id),
     };
     this.endpoints = new Endpoints(ctx);
     this.events = new Events(ctx);
@@ -113,7 +100,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   /** Starts delivering (only needed with `autoStart: false`). */
   start(): void {
     if (this.#closed) throw new SenderClosedError('start');
-    this.#dispatcher.start();
+    this.#engine.start();
     this.#maintenance.start();
   }
 
@@ -130,8 +117,8 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   /** Resolves when nothing is due now and nothing is in flight. */
   drain(): Promise<void> {
     if (this.#closed) return Promise.reject(new SenderClosedError('drain'));
-    if (!this.#dispatcher.started) return Promise.reject(new NotStartedError());
-    return this.#dispatcher.drain();
+    if (!this.#engine.started) return Promise.reject(new NotStartedError());
+    return this.#engine.drain();
   }
 
   /** Counts by status, attempts in flight here, and how late the most overdue delivery is. */
@@ -144,7 +131,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       sending: log.countByStatus('sending'),
       succeeded: log.countByStatus('succeeded'),
       failed: log.countByStatus('failed'),
-      inFlight: this.#dispatcher.inFlightCount,
+      inFlight: this.#engine.inFlightCount,
       oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
       openCircuits: this.#store.health.openCircuits(),
     };
@@ -168,8 +155,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.#closing = holdOpen(
       (async () => {
         await this.#maintenance.stop();
-        await this.#dispatcher.close(timeout ?? this.#options.timeout);
-        this.#agents.destroy();
+        await this.#engine.close(timeout ?? this.#options.timeout);
         await this.#store.close();
       })(),
     );

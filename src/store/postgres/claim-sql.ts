@@ -164,7 +164,7 @@ export class PgClaimSql {
     asked: number,
     lease: Lease,
   ): Promise<EndpointClaim> {
-    const { now, owner, until: leaseUntil } = lease;
+    const { now } = lease;
     const { endpointId, ratePerSecond } = request;
     await run(client, this.sql.lock, [this.lockKey, endpointId]);
     const [limits] = await run<{ sending: number; tokens: number | null; at: number | null }>(

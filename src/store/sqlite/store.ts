@@ -69,7 +69,11 @@ export class SqliteStore {
   readonly checkpointer: Checkpointer | null = null;
   private walCheckedAt = 0;
 
-  constructor(database: string | DatabaseHandle, prefix: string) {
+  /**
+   * @param checkpoint Start the checkpoint worker (owned files): off on a connection that never
+   *   writes results, whose WAL the engine's own connection checkpoints.
+   */
+  constructor(database: string | DatabaseHandle, prefix: string, checkpoint = true) {
     if (typeof database === 'string') {
       try {
         this.db = new Database(database);
@@ -111,7 +115,7 @@ export class SqliteStore {
     this.bulk = new BulkSql(this.db, prefix);
     this.retention = new RetentionSql(this.db, prefix);
     this.log = new LogSql(this.db, prefix);
-    if (this.owned && this.isFile) this.checkpointer = new Checkpointer(this.db.name);
+    if (this.owned && this.isFile && checkpoint) this.checkpointer = new Checkpointer(this.db.name);
   }
 
   /**

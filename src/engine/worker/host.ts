@@ -1,0 +1,243 @@
+import { Worker } from 'node:worker_threads';
+import { WebhookError } from '../../shared/errors/base.js';
+import type { ErrorCode } from '../../shared/errors/codes.js';
+import { holdOpen } from '../../shared/hold-open.js';
+import type { LookupFunction } from '../../shared/lookup.js';
+import type { RetryFunction } from '../../shared/retry.js';
+import { describe } from '../../shared/validate.js';
+import type { SenderBus } from '../bus.js';
+import type { EngineControl } from '../control.js';
+import type { SenderEvents } from '../notices.js';
+import {
+  type FromWorker,
+  RETRY_SLOT_BYTES,
+  type ToWorker,
+  type WireError,
+  type WorkerConfig,
+} from './protocol.js';
+
+/** The longest wait between restarts of a worker that keeps crashing, in ms. */
+const MAX_RESTART_DELAY_MS = 30_000;
+
+export interface WorkerEngineOptions {
+  /** The worker's entry script (`dist/worker.js`). */
+  script: URL;
+  config: Omit<WorkerConfig, 'heard' | 'takeOver' | 'retrySlot'>;
+  /** The application's retry function, when `config.retry` is `'host'`. */
+  retry: RetryFunction | null;
+  lookup: LookupFunction | undefined;
+  bus: SenderBus;
+}
+
+/**
+ * The engine in a worker thread, seen from the application's thread: wakes,
+ * drains and closes go over as messages, events come back batched per turn,
+ * and the application's hooks are answered here. A worker that crashes is
+ * reported as an `'error'` and restarted; the rows it held are handed back at once.
+ */
+export class WorkerEngine implements EngineControl {
+  #worker: Worker | null = null;
+  #started = false;
+  #closing = false;
+  #inFlight = 0;
+  #owner: string | null = null;
+  #crashes = 0;
+  #lastError: Error | null = null;
+  #due = new Map<string | null, number>();
+  #dueQueued = false;
+  #nextId = 1;
+  readonly #drains = new Map<number, () => void>();
+  #closed: (() => void) | null = null;
+  readonly #slot = new SharedArrayBuffer(RETRY_SLOT_BYTES);
+
+  constructor(private readonly options: WorkerEngineOptions) {}
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  get inFlightCount(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    if (this.#started || this.#closing) return;
+    this.#started = true;
+    this.#spawn(null);
+  }
+
+  scheduled(endpointId: string | undefined, at: number): void {
+    if (this.#worker === null) return;
+    const key = endpointId ?? null;
+    const known = this.#due.get(key);
+    if (known === undefined || at < known) this.#due.set(key, at);
+    // One message per burst of emits: the worker wakes once, at the end of this synchronous run.
+    if (this.#dueQueued) return;
+    this.#dueQueued = true;
+    queueMicrotask(() => {
+      this.#dueQueued = false;
+      const due = [...this.#due];
+      this.#due.clear();
+      this.#post({ t: 'due', due });
+    });
+  }
+
+  resetHealth(endpointId: string): void {
+    this.#post({ t: 'reset', endpointId });
+  }
+
+  listenersChanged(): void {
+    this.#post({ t: 'heard', heard: this.options.bus.heard() });
+  }
+
+  drain(): Promise<void> {
+    const id = this.#nextId++;
+    const drained = new Promise<void>((resolve) => this.#drains.set(id, resolve));
+    this.#post({ t: 'drain', id });
+    return holdOpen(drained);
+  }
+
+  async close(timeout: number): Promise<void> {
+    if (!this.#started || this.#closing) return;
+    this.#closing = true;
+    const worker = this.#worker;
+    if (worker !== null) {
+      const closed = new Promise<void>((resolve) => {
+        this.#closed = resolve;
+      });
+      this.#post({ t: 'close', timeout });
+      await holdOpen(closed);
+      await worker.terminate();
+    }
+    this.#worker = null;
+    for (const resolve of this.#drains.values()) resolve();
+    this.#drains.clear();
+  }
+
+  #spawn(takeOver: string | null): void {
+    const { script, config, bus } = this.options;
+    const workerData: WorkerConfig = { ...config, heard: bus.heard(), takeOver, retrySlot: this.#slot };
+    const worker = new Worker(script, { workerData });
+    // Like the inline engine's timers, the worker does not keep the process alive; a pending
+    // drain() or close() does (holdOpen).
+    worker.unref();
+    this.#worker = worker;
+    worker.on('message', (message: FromWorker) => this.#receive(message));
+    worker.on('error', (error) => {
+      this.#lastError = error;
+    });
+    worker.on('exit', (code) => this.#exited(worker, code));
+    for (const id of this.#drains.keys()) this.#post({ t: 'drain', id });
+  }
+
+  #exited(worker: Worker, code: number): void {
+    if (worker !== this.#worker) return;
+    this.#worker = null;
+    this.#inFlight = 0;
+    if (this.#closing) {
+      this.#closed?.();
+      return;
+    }
+    const why = this.#lastError?.message ?? `exit code ${code}`;
+    this.#lastError = null;
+    this.options.bus.notify(
+      'error',
+      new WebhookError(
+        'ERR_DISPATCH',
+        `The delivery engine's worker thread stopped (${why}); it is restarted and the rows it held are sent again`,
+      ),
+    );
+    const delay = Math.min(MAX_RESTART_DELAY_MS, 2 ** this.#crashes * 50);
+    this.#crashes++;
+    const owner = this.#owner;
+    setTimeout(() => {
+      if (!this.#closing) this.#spawn(owner);
+    }, delay).unref();
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.t) {
+      case 'ready':
+        this.#owner = message.owner;
+        return;
+      case 'events':
+        this.#inFlight = message.inFlight;
+        for (const [name, payload] of message.events) this.#announce(name, payload);
+        return;
+      case 'drained':
+        this.#drains.get(message.id)?.();
+        this.#drains.delete(message.id);
+        return;
+      case 'closed':
+        this.#closed?.();
+        return;
+      case 'retry':
+        this.#answerRetry(message.context);
+        return;
+      case 'lookup':
+        this.#answerLookup(message.id, message.hostname, message.family);
+        return;
+    }
+  }
+
+  #announce(name: keyof SenderEvents, payload: unknown): void {
+    const { bus } = this.options;
+    if (name !== 'error') {
+      (bus.notify as (name: string, payload: unknown) => void)(name, payload);
+      return;
+    }
+    const wire = payload as WireError;
+    const { code, message, ...ids } = wire;
+    bus.notify('error', new WebhookError(code as ErrorCode, message, ids));
+  }
+
+  /** Calls the application's retry function and writes its answer where the waiting worker reads it. */
+  #answerRetry(context: Parameters<RetryFunction>[0]): void {
+    const header = new Int32Array(this.#slot, 0, 4);
+    const delay = new Float64Array(this.#slot, 16, 1);
+    const text = new Uint8Array(this.#slot, 24);
+    let kind = 0;
+    let message = '';
+    try {
+      const answer = this.options.retry!(context);
+      if (answer === null) kind = 0;
+      else if (typeof answer === 'number' && Number.isFinite(answer) && answer >= 0) {
+        kind = 1;
+        delay[0] = answer;
+      } else {
+        kind = 3;
+        message = describe(answer);
+      }
+    } catch (error) {
+      kind = 2;
+      message = (error as Error)?.message ?? String(error);
+    }
+    const bytes = Buffer.from(message, 'utf8').subarray(0, text.length);
+    text.set(bytes);
+    header[1] = kind;
+    header[2] = bytes.length;
+    Atomics.store(header, 0, 1);
+    Atomics.notify(header, 0);
+  }
+
+  #answerLookup(id: number, hostname: string, family: number): void {
+    const reply = (error: NodeJS.ErrnoException | null, address: unknown) => {
+      const list = Array.isArray(address) ? address : [];
+      this.#post({
+        t: 'lookup',
+        id,
+        error: error === null ? null : { code: error.code, message: error.message },
+        address: list,
+      });
+    };
+    try {
+      this.options.lookup!(hostname, { all: true, family }, reply as never);
+    } catch (error) {
+      reply(error as NodeJS.ErrnoException, []);
+    }
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker?.postMessage(message);
+  }
+}
