@@ -11,7 +11,7 @@ import {
   verifyWebhook,
 } from '../src/index.js';
 import { payloadOf, sleep } from './helpers/harness.js';
-import { type Kit, kit, postgresStore, sqliteStore } from './helpers/stores.js';
+import { type Kit, kit, postgresStore, sqliteStore, sqliteWorkerStore } from './helpers/stores.js';
 
 // The behaviour both stores share, written once and run against each (the
 // factories are in helpers/stores.ts): SQLite (`WebhookSender`, a fresh
@@ -716,6 +716,22 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
 
 // `%s` of a plain string: `$name` would cut the reason a skipped suite gives.
 const stores = [sqliteStore(), postgresStore()].map((store) => [store.name, store] as const);
+
+// The worker engine runs every behaviour that does not drive time with a ManualClock (those run
+// inline above, on both stores; test/worker-engine.test.ts covers what is the worker's own).
+const needsClock = (behaviour: (k: Kit) => Promise<void>) =>
+  /clocked|withOpenCircuit/.test(String(behaviour));
+const workerStore = sqliteWorkerStore();
+describe(`shared behaviour on ${workerStore.name}`, () => {
+  const k = kit(workerStore);
+  afterEach(() => k.cleanup());
+  afterAll(() => workerStore.dispose());
+  const runnable = Object.entries(behaviours).filter(([, behaviour]) => !needsClock(behaviour));
+  it('runs at least the behaviours that need no clock', () => {
+    expect(runnable.length).toBeGreaterThanOrEqual(5);
+  });
+  for (const [name, behaviour] of runnable) it(name, () => behaviour(k));
+});
 
 describe.each(stores)('shared behaviour on %s', (_name, store) => {
   const k = kit(store);

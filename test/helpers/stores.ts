@@ -24,9 +24,11 @@ import {
   WebhookSender,
 } from '../../src/index.js';
 import { PgWebhookSender } from '../../src/postgres.js';
+import { ensureBuilt } from './build.js';
 import { ManualClock } from './clock.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './postgres.js';
 import { type Receiver, type Responder, startReceiver } from './receiver.js';
+import { tempDir } from './tmp.js';
 
 // The two stores behind one interface, for test/shared-behaviour.test.ts.
 
@@ -95,6 +97,26 @@ export function sqliteStore(): StoreFactory {
   };
 }
 
+/**
+ * SQLite files with `engine: 'worker'`: the delivery engine in a worker thread, which runs the
+ * built dist/worker.js. A worker engine runs on the system clock: behaviours that need a
+ * ManualClock cannot run on it (`clocked` refuses).
+ */
+export function sqliteWorkerStore(): StoreFactory {
+  const tmp = tempDir();
+  let n = 0;
+  return {
+    name: "SQLite file, engine: 'worker'",
+    available: true,
+    async create(options) {
+      ensureBuilt();
+      return new WebhookSender({ database: tmp.file(`worker-${n++}.db`), engine: 'worker', ...options });
+    },
+    cleanup: async () => {},
+    dispose: async () => tmp.cleanup(),
+  };
+}
+
 const probe = await probePostgres();
 
 export function postgresStore(): StoreFactory {
@@ -140,6 +162,8 @@ export function kit(store: StoreFactory): Kit & { cleanup(): Promise<void> } {
       return sender;
     },
     async clocked(options: SharedOptions = {}) {
+      if (store.name.includes("engine: 'worker'"))
+        throw new Error('a worker engine runs on the system clock');
       const clock = new ManualClock();
       const sender = await k.sender({ clock, pollInterval: DAY, ...options });
       return { sender, clock };

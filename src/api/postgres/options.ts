@@ -69,7 +69,11 @@ export function resolvePgOptions(options: unknown): ResolvedPgOptions {
       );
     }
   }
-  const resolved = resolveOptions(rest);
+  // The worker engine needs its own connection to the database: on PostgreSQL it is not there yet.
+  if (rest.engine === 'worker') {
+    throw new InvalidOptionError('engine', "`engine: 'worker'` is for the SQLite sender; PgWebhookSender runs inline");
+  }
+  const resolved = resolveOptions({ ...rest, engine: 'inline' });
   const schemaName = validateSchema(schema ?? 'hookline');
   if ((pool === undefined) === (connectionString === undefined)) {
     throw new InvalidOptionError('pool', 'Expected exactly one of `pool` (a pg.Pool) and `connectionString`');

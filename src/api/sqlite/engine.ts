@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SenderBus } from '../../engine/bus.js';
 import { type EngineControl, inlineEngine } from '../../engine/control.js';
-import { createDeliveryEngine, createUrlPolicy } from '../../engine/engine.js';
+import { createDeliveryEngine } from '../../engine/engine.js';
+import type { AddressPolicy } from '../../engine/http/address-policy.js';
 import { WorkerEngine } from '../../engine/worker/host.js';
 import { InvalidOptionError } from '../../shared/errors/input.js';
 import { databaseFile, type ResolvedOptions } from '../../shared/options.js';
@@ -13,11 +14,11 @@ import type { SqliteStore } from '../../store/sqlite/store.js';
 /** The SQLite sender's delivery engine: on this thread, or in a worker thread on its own connection. */
 export function createSqliteEngine(
   o: ResolvedOptions,
+  policy: AddressPolicy,
   store: SqliteStore,
   cache: EndpointCache,
   bus: SenderBus,
-): { engine: EngineControl; checkUrl: (url: string) => void } {
-  const { policy, checkUrl } = createUrlPolicy(o);
+): EngineControl {
   if (o.engine === 'inline') {
     const built = createDeliveryEngine(
       o,
@@ -25,10 +26,12 @@ export function createSqliteEngine(
       (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
       bus,
     );
-    return { engine: inlineEngine(built.dispatcher, built.agents), checkUrl };
+    return inlineEngine(built.dispatcher, built.agents);
   }
-  // Built next to this module: dist/worker.js beside the chunk this code is bundled in.
-  const script = new URL('./worker.js', import.meta.url);
+  // Built next to this module: dist/worker.js beside the chunk this code is bundled in. Run from
+  // its TypeScript source (this repository's tests), the sender starts the built worker.
+  const here = import.meta.url;
+  const script = new URL(here.endsWith('.ts') ? '../../../dist/worker.js' : './worker.js', here);
   if (!existsSync(fileURLToPath(script))) {
     throw new InvalidOptionError(
       'engine',
@@ -58,5 +61,5 @@ export function createSqliteEngine(
     bus,
   });
   bus.listenersChanged = () => engine.listenersChanged();
-  return { engine, checkUrl };
+  return engine;
 }

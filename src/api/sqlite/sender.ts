@@ -1,5 +1,6 @@
 import { SenderBus } from '../../engine/bus.js';
 import type { EngineControl } from '../../engine/control.js';
+import { createUrlPolicy } from '../../engine/engine.js';
 import type { SenderEvents } from '../../engine/notices.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
 import { NotStartedError } from '../../shared/errors/state.js';
@@ -45,12 +46,16 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   constructor(options?: SenderOptions) {
     const o = resolveOptions(options);
     this.#options = o;
+    // Checked before the store opens the file: a malformed `allowedNetworks` creates nothing.
+    const { policy, checkUrl } = createUrlPolicy(o);
     // A worker engine checkpoints on its own connection, the one that writes the results.
     this.#store = new SqliteStore(o.database, o.tablePrefix, o.engine === 'inline');
     const store = this.#store;
     const cache = new EndpointCache(store.endpoints);
-    const { engine, checkUrl } = createSqliteEngine(o, store, cache, this.#bus);
+    const engine = createSqliteEngine(o, policy, store, cache, this.#bus);
     this.#engine = engine;
+    // Not part of the API: lets this repository's tests reach the engine (a worker to crash).
+    Object.defineProperty(this, Symbol.for('hookline.engine'), { value: engine });
     // Reads call it too: after close an owned connection is gone, and the driver's
     // TypeError would be the one error the library throws that is not a WebhookError.
     const guard = (method: string) => {

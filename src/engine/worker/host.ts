@@ -60,6 +60,11 @@ export class WorkerEngine implements EngineControl {
     return this.#inFlight;
   }
 
+  /** The worker thread now (`null` before start, after close, or while restarting). */
+  get thread(): Worker | null {
+    return this.#worker;
+  }
+
   start(): void {
     if (this.#started || this.#closing) return;
     this.#started = true;
@@ -74,12 +79,16 @@ export class WorkerEngine implements EngineControl {
     // One message per burst of emits: the worker wakes once, at the end of this synchronous run.
     if (this.#dueQueued) return;
     this.#dueQueued = true;
-    queueMicrotask(() => {
-      this.#dueQueued = false;
-      const due = [...this.#due];
-      this.#due.clear();
-      this.#post({ t: 'due', due });
-    });
+    queueMicrotask(() => this.#flushDue());
+  }
+
+  /** Sends the due hints gathered so far; before a drain too, so the worker knows of every emit first. */
+  #flushDue(): void {
+    this.#dueQueued = false;
+    if (this.#due.size === 0) return;
+    const due = [...this.#due];
+    this.#due.clear();
+    this.#post({ t: 'due', due });
   }
 
   resetHealth(endpointId: string): void {
@@ -93,6 +102,7 @@ export class WorkerEngine implements EngineControl {
   drain(): Promise<void> {
     const id = this.#nextId++;
     const drained = new Promise<void>((resolve) => this.#drains.set(id, resolve));
+    this.#flushDue();
     this.#post({ t: 'drain', id });
     return holdOpen(drained);
   }
@@ -105,6 +115,7 @@ export class WorkerEngine implements EngineControl {
       const closed = new Promise<void>((resolve) => {
         this.#closed = resolve;
       });
+      this.#flushDue();
       this.#post({ t: 'close', timeout });
       await holdOpen(closed);
       await worker.terminate();
