@@ -1,8 +1,11 @@
 // Event-loop delay of the host process (perf_hooks.monitorEventLoopDelay, 1 ms resolution) while hookline
 // delivers about 1,000 webhooks/s: the process emits 1,000 events/s for SECONDS seconds (paced by a 10 ms
-// timer) with the default concurrency (32), against the same process doing nothing (sender started, no
+// timer) with the default concurrency (32), with the engine in its worker thread (the default on a file)
+// and inline on the application's thread, against the same process doing nothing (sender started, no
 // emit), and against an inline got loop posting 1,000/s (the HTTP cost alone). Each in a fresh process.
+// CPU: the whole process (every thread), and the application's thread alone (Linux: /proc/self/task).
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebhookSender } from 'hookline';
@@ -14,7 +17,7 @@ const SECONDS = quick ? 1 : 10;
 const IDLE_SECONDS = quick ? 1 : 5;
 const RATE = 1_000;
 const ROUNDS = quick ? 1 : 2;
-const SCENARIOS = ['idle', 'hookline', 'got'];
+const SCENARIOS = ['idle', 'hookline', 'hookline-inline', 'got'];
 const [mode, scenario, url] = process.argv.slice(2).filter((a) => a !== '--quick');
 
 async function child() {
@@ -22,14 +25,15 @@ async function child() {
   let send = null;
   let delivered = 0;
   let close = async () => {};
-  if (scenario === 'idle' || scenario === 'hookline') {
+  if (scenario.startsWith('hookline') || scenario === 'idle') {
     const sender = new WebhookSender({
       database: path.join(tempDir(), 'eld.db'),
       allowPrivateNetworks: true,
+      ...(scenario === 'hookline-inline' ? { engine: 'inline' } : {}),
     });
     sender.endpoints.add({ url });
     sender.on('delivered', () => delivered++);
-    if (scenario === 'hookline') send = () => sender.emit('order.created', payload);
+    if (scenario !== 'idle') send = () => sender.emit('order.created', payload);
     close = () => sender.close({ timeout: 5_000 });
   } else {
     // Fire and forget with at most 32 in flight, like the sender's default concurrency.
@@ -72,6 +76,7 @@ async function child() {
     last = now;
   }, 1);
   const cpu0 = process.cpuUsage();
+  const host0 = hostThreadCpuMs();
   const start = performance.now();
   histogram.enable();
   let emitted = 0;
@@ -93,6 +98,7 @@ async function child() {
   clearInterval(probe);
   const seconds = (performance.now() - start) / 1_000;
   const cpu = process.cpuUsage(cpu0);
+  const hostMs = hostThreadCpuMs() - host0;
   const deliveredInWindow = delivered;
   await close();
   const msOf = (ns) => ns / 1e6;
@@ -103,6 +109,7 @@ async function child() {
       emitted,
       delivered: deliveredInWindow,
       cpuPercent: ((cpu.user + cpu.system) / 1e4 / seconds) | 0,
+      hostCpuPercent: Number.isFinite(hostMs) ? Math.round(hostMs / 10 / seconds) : null,
       p50Ms: msOf(histogram.percentile(50)),
       p99Ms: msOf(histogram.percentile(99)),
       maxMs: msOf(histogram.max),
@@ -111,6 +118,18 @@ async function child() {
       worstStallsMs: stalls.sort((a, b) => b - a).slice(0, 5),
     }),
   );
+}
+
+/** CPU time of this process's main thread, in ms (utime + stime of /proc/self/task/<pid>/stat); NaN elsewhere. */
+function hostThreadCpuMs() {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5), counted from the state (field 3); clock ticks of 1/100 s on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function main() {

@@ -423,7 +423,8 @@ describe('several processes on one new file', () => {
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(bundleDir.dir, 'node_modules'), 'dir');
     await build({
       config: false,
-      entry: [path.join(root, 'src', 'index.ts')],
+      // The worker entry too: a sender on a file runs its engine in a worker thread (out/worker.js).
+      entry: { index: path.join(root, 'src', 'index.ts'), worker: path.join(root, 'src', 'worker.ts') },
       outDir: path.dirname(bundle),
       format: ['esm'],
       target: 'node20',

@@ -48,8 +48,12 @@ describe('defaults', () => {
       circuit: { threshold: 5, cooloff: 30_000, maxCooloff: 600_000, disableAfter: 5 * DAY },
       retention: { succeeded: 30 * DAY, failed: 90 * DAY },
     };
-    expect(resolveOptions(undefined)).toEqual({ ...DEFAULT_OPTIONS, resolved });
-    expect(resolveOptions({})).toEqual({ ...DEFAULT_OPTIONS, resolved });
+    // The engine's default depends on the database: a file (the default `webhooks.db`) gets a worker.
+    expect(resolveOptions(undefined)).toEqual({ ...DEFAULT_OPTIONS, engine: 'worker', resolved });
+    expect(resolveOptions({})).toEqual({ ...DEFAULT_OPTIONS, engine: 'worker', resolved });
+    expect(resolveOptions({ database: ':memory:' }).engine).toBe('inline');
+    expect(resolveOptions({ clock: { now: () => 0, setTimeout, clearTimeout } }).engine).toBe('inline');
+    expect(resolveOptions({ engine: 'inline' }).engine).toBe('inline');
     const o = resolveOptions({ concurrency: undefined, timeout: 100, tablePrefix: undefined });
     expect(o.concurrency).toBe(32);
     expect(o.tablePrefix).toBe('hookline_');

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { CircuitConfig } from './circuit.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Duration } from './duration.js';
+import { engineFor } from './engine-option.js';
 import { InvalidOptionError } from './errors/input.js';
 import type { LookupFunction } from './lookup.js';
 import { definedOnly, duration, fail, integerIn, isDatabaseHandle } from './option-checks.js';
@@ -114,7 +115,7 @@ export interface SenderOptions {
    * file, so the application's thread pays only for `emit`; a `retry` function and a `lookup` are still
    * called on the application's thread. Needs a database file and the system clock. `'inline'`: on the
    * application's thread.
-   * @default 'inline'
+   * @default 'worker' on a database file with the system clock, else 'inline'
    */
   engine?: 'inline' | 'worker';
 }
@@ -166,7 +167,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   circuitBreaker: Object.freeze({ threshold: 5, cooloff: 30_000, maxCooloff: 600_000 }),
   disableAfter: '5d',
   retention: Object.freeze({ succeeded: '30d', failed: '90d' }),
-  engine: 'inline',
+  engine: undefined as unknown as 'inline',
   resolved: undefined as unknown as ResolvedOptions['resolved'],
 });
 
@@ -266,31 +267,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       failed: r.failed === undefined ? null : duration('retention.failed', r.failed),
     };
   }
-  checkEngine(o);
+  o.engine = engineFor(o.engine, o.database, o.clock);
   o.resolved = { circuit, retention };
   return o;
-}
-
-/** `engine: 'worker'` needs what a second thread can share: a database file, the system clock. */
-function checkEngine(o: ResolvedOptions): void {
-  if (o.engine !== 'inline' && o.engine !== 'worker') fail('engine', "`'inline'` or `'worker'`", o.engine);
-  if (o.engine === 'inline') return;
-  if (databaseFile(o.database) === null) {
-    throw new InvalidOptionError(
-      'engine',
-      "`engine: 'worker'` needs a database file: a worker thread cannot open the same `:memory:` or temporary database",
-    );
-  }
-  if (o.clock !== systemClock) {
-    throw new InvalidOptionError(
-      'engine',
-      "`engine: 'worker'` runs on the system clock: an injected `clock` needs `engine: 'inline'`",
-    );
-  }
-}
-
-/** The file behind the database, or `null` for an in-memory or temporary one. */
-export function databaseFile(database: string | Database): string | null {
-  const name = typeof database === 'string' ? database : database.memory ? '' : database.name;
-  return name === '' || name === ':memory:' ? null : name;
 }

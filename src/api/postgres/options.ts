@@ -71,7 +71,10 @@ export function resolvePgOptions(options: unknown): ResolvedPgOptions {
   }
   // The worker engine needs its own connection to the database: on PostgreSQL it is not there yet.
   if (rest.engine === 'worker') {
-    throw new InvalidOptionError('engine', "`engine: 'worker'` is for the SQLite sender; PgWebhookSender runs inline");
+    throw new InvalidOptionError(
+      'engine',
+      "`engine: 'worker'` is for the SQLite sender; PgWebhookSender runs inline",
+    );
   }
   const resolved = resolveOptions({ ...rest, engine: 'inline' });
   const schemaName = validateSchema(schema ?? 'hookline');

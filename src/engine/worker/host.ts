@@ -129,15 +129,15 @@ export class WorkerEngine implements EngineControl {
     const { script, config, bus } = this.options;
     const workerData: WorkerConfig = { ...config, heard: bus.heard(), takeOver, retrySlot: this.#slot };
     const worker = new Worker(script, { workerData });
-    // Like the inline engine's timers, the worker does not keep the process alive; a pending
-    // drain() or close() does (holdOpen).
-    worker.unref();
     this.#worker = worker;
     worker.on('message', (message: FromWorker) => this.#receive(message));
     worker.on('error', (error) => {
       this.#lastError = error;
     });
     worker.on('exit', (code) => this.#exited(worker, code));
+    // Like the inline engine's timers, the worker does not keep the process alive; a pending
+    // drain() or close() does (holdOpen). After the listeners: a 'message' listener refs it again.
+    worker.unref();
     for (const id of this.#drains.keys()) this.#post({ t: 'drain', id });
   }
 
