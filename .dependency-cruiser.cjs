@@ -6,6 +6,7 @@
  *   src/engine/    the delivery engine (planner, dispatcher, request building); engine/http/ is the network
  *   src/store/     all SQL: store/sqlite/ and store/postgres/, each implementing the engine's store port
  *   src/api/       the public facade and its input parsing: api/sqlite/ and api/postgres/ are the two shells
+ *   src/worker/    the engine's worker thread put together on its own connection (entry: src/worker.ts)
  *
  * The data flows one way: api -> store -> engine -> shared. The engine talks to a store only through
  * the port it defines (engine/store-port.ts, engine/claims.ts).
@@ -85,6 +86,13 @@ module.exports = {
       comment: 'src/api/ itself is the logic both shells run: it knows no database.',
       from: { path: '^src/api/[^/]+$' },
       to: { path: '^src/(store|api)/(sqlite|postgres)/' },
+    },
+    {
+      name: 'worker-thread-is-an-entry',
+      severity: 'error',
+      comment: 'src/worker/ builds the worker thread: only its entry (src/worker.ts) loads it.',
+      from: { path: '^src/', pathNot: '^src/(worker/|worker\\.ts$)' },
+      to: { path: '^src/worker/' },
     },
     {
       name: 'only-engine-http-touches-the-network',

@@ -2,15 +2,10 @@
 // the claim loop, the attempts, the result writes. The sender on the application's thread talks to it
 // over messages (src/engine/worker/protocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { inlineEngine } from './engine/control.js';
-import { createDeliveryEngine, createUrlPolicy } from './engine/engine.js';
 import type { Notify, SenderEvents } from './engine/notices.js';
 import { hostLookup, hostRetry, toWire } from './engine/worker/hooks.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './engine/worker/protocol.js';
 import { resolveOptions } from './shared/options.js';
-import { SqliteDispatchStore } from './store/sqlite/dispatch.js';
-import { EndpointCache } from './store/sqlite/endpoint-cache.js';
-import { SqliteStore } from './store/sqlite/store.js';
 
 const port = parentPort!;
 const config = workerData as WorkerConfig;
@@ -20,10 +15,11 @@ let heard = new Set(config.heard);
 let out: [keyof SenderEvents, unknown][] = [];
 let flushQueued = false;
 let reportedInFlight = 0;
+let inFlight = () => 0;
 // Events go over batched, once per turn of this thread's event loop.
 const flush = () => {
   flushQueued = false;
-  reportedInFlight = engine.inFlightCount;
+  reportedInFlight = inFlight();
   const events = out;
   out = [];
   post({ t: 'events', events, inFlight: reportedInFlight });
@@ -40,8 +36,8 @@ const notify: Notify = (name, ...args) => {
 
 const lookups = config.hostLookup ? hostLookup(port) : null;
 const o = resolveOptions({
-  database: config.file,
-  tablePrefix: config.tablePrefix,
+  database: ':memory:',
+  engine: 'inline',
   concurrency: config.concurrency,
   timeout: config.timeout,
   connectTimeout: config.connectTimeout,
@@ -56,54 +52,63 @@ const o = resolveOptions({
   lookup: lookups?.lookup,
   autoStart: false,
 });
-const { policy } = createUrlPolicy(o);
-const store = new SqliteStore(config.file, config.tablePrefix);
-const cache = new EndpointCache(store.endpoints);
-const built = createDeliveryEngine(
-  o,
-  policy,
-  (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
-  { listening: (name) => heard.has(name), notify },
-);
-const engine = inlineEngine(built.dispatcher, built.agents);
-// A crashed worker's attempts are not in flight any more: its rows go back now, not when their leases end.
-if (config.takeOver !== null) built.dispatchStore.release(config.takeOver, o.clock.now());
-// stats().inFlight on the application's thread follows this one's, a few times a second.
-setInterval(() => {
-  if (engine.inFlightCount !== reportedInFlight) queueFlush();
-}, 100).unref();
+/** Builds the engine on the worker's own connection, then serves the sender's messages. */
+async function main(): Promise<void> {
+  const bus = { listening: (name: keyof SenderEvents) => heard.has(name), notify };
+  const built =
+    config.store.kind === 'sqlite'
+      ? (await import('./worker/sqlite.js')).sqliteWorkerEngine(config.store.file, config.store.tablePrefix, {
+          options: o,
+          bus,
+        })
+      : (await import('./worker/postgres.js')).postgresWorkerEngine(
+          config.store.connection,
+          config.store.schema,
+          { options: o, bus },
+        );
+  const { engine } = built;
+  inFlight = () => engine.inFlightCount;
+  // A crashed worker's attempts are not in flight any more: its rows go back now, not when their leases end.
+  if (config.takeOver !== null) await built.release(config.takeOver);
+  // stats().inFlight on the application's thread follows this one's, a few times a second.
+  setInterval(() => {
+    if (engine.inFlightCount !== reportedInFlight) queueFlush();
+  }, 100).unref();
 
-port.on('message', (message: ToWorker) => {
-  switch (message.t) {
-    case 'due':
-      for (const [endpointId, at] of message.due) engine.scheduled(endpointId ?? undefined, at);
-      return;
-    case 'reset':
-      engine.resetHealth(message.endpointId);
-      return;
-    case 'heard':
-      heard = new Set(message.heard);
-      return;
-    case 'drain':
-      void engine.drain().then(() => {
-        flush();
-        post({ t: 'drained', id: message.id });
-      });
-      return;
-    case 'close':
-      void (async () => {
-        await engine.close(message.timeout);
-        flush();
-        await store.close();
-        post({ t: 'closed' });
-        port.close();
-      })();
-      return;
-    case 'lookup':
-      lookups?.answer(message);
-      return;
-  }
-});
+  port.on('message', (message: ToWorker) => {
+    switch (message.t) {
+      case 'due':
+        for (const [endpointId, at] of message.due) engine.scheduled(endpointId ?? undefined, at);
+        return;
+      case 'reset':
+        engine.resetHealth(message.endpointId);
+        return;
+      case 'heard':
+        heard = new Set(message.heard);
+        return;
+      case 'drain':
+        void engine.drain().then(() => {
+          flush();
+          post({ t: 'drained', id: message.id });
+        });
+        return;
+      case 'close':
+        void (async () => {
+          await engine.close(message.timeout);
+          flush();
+          await built.close();
+          post({ t: 'closed' });
+          port.close();
+        })();
+        return;
+      case 'lookup':
+        lookups?.answer(message);
+        return;
+    }
+  });
 
-engine.start();
-post({ t: 'ready', owner: built.owner });
+  engine.start();
+  post({ t: 'ready', owner: built.owner });
+}
+
+void main();

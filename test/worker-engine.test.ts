@@ -1,10 +1,13 @@
 import type { Worker } from 'node:worker_threads';
 import { isMainThread } from 'node:worker_threads';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError, WebhookError, WebhookSender } from '../src/index.js';
+import { type PgSenderOptions, PgWebhookSender } from '../src/postgres.js';
 import { ensureBuilt } from './helpers/build.js';
 import { ManualClock } from './helpers/clock.js';
 import { fakeLookup } from './helpers/fake-dns.js';
+import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -44,7 +47,7 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
 }
 
 const thread = (s: WebhookSender) =>
-  (s as unknown as Record<symbol, { thread: Worker | null }>)[Symbol.for('hookline.engine')]!.thread;
+  (s as unknown as Record<symbol, { thread?: Worker | null }>)[Symbol.for('hookline.engine')]!.thread;
 
 const errors = (s: WebhookSender) => {
   const seen: WebhookError[] = [];
@@ -207,5 +210,82 @@ describe("engine: 'worker'", () => {
     expect(refused({ database: tmp.file('bad.db'), engine: 'threads' as 'worker' })).toMatchObject({
       code: 'ERR_INVALID_OPTION',
     });
+  });
+});
+
+const probe = await probePostgres();
+
+describe.skipIf(!probe.available)(`engine: 'worker' on PostgreSQL (${probe.reason})`, () => {
+  const schemas: string[] = [];
+  const pools: pg.Pool[] = [];
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    for (const schema of schemas) await dropSchema(schema);
+  });
+
+  async function pgSender(options: Partial<PgSenderOptions> = {}): Promise<PgWebhookSender> {
+    const schema = uniqueSchema('worker');
+    schemas.push(schema);
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+    pools.push(pool);
+    const s = new PgWebhookSender({ pool, schema, allowPrivateNetworks: true, ...options });
+    await s.ready;
+    pgSenders.push(s);
+    return s;
+  }
+  const pgSenders: PgWebhookSender[] = [];
+  afterEach(async () => {
+    await Promise.all(pgSenders.splice(0).map((s) => s.close({ timeout: 0 })));
+  });
+
+  it('is the default with a pool whose settings a worker can copy: it delivers, events come back', async () => {
+    const r = await receiver();
+    const s = await pgSender();
+    await s.endpoints.add({ url: r.url });
+    const delivered: string[] = [];
+    s.on('delivered', (notice) => delivered.push(notice.eventId));
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => s.emit('order.created', { i })));
+    await s.drain();
+    expect(thread(s as unknown as WebhookSender)).not.toBeNull();
+    expect(r.requests).toHaveLength(20);
+    expect(delivered.sort()).toEqual(ids.map((e) => e.id).sort());
+    expect(await s.stats()).toMatchObject({ succeeded: 20, pending: 0, inFlight: 0 });
+  });
+
+  it('restarts a worker that died and hands back at once what it held', async () => {
+    let hold = true;
+    const r = await receiver((_req, res) => {
+      if (!hold) res.end('ok');
+    });
+    const s = await pgSender({ timeout: 60_000 });
+    const seen: WebhookError[] = [];
+    s.on('error', (e) => seen.push(e));
+    await s.endpoints.add({ url: r.url });
+    await s.emit('order.created', {});
+    await r.waitFor(1);
+    hold = false;
+    await thread(s as unknown as WebhookSender)!.terminate();
+    await r.waitFor(2);
+    await s.drain();
+    expect(seen.some((e) => /worker thread stopped/.test(e.message))).toBe(true);
+    expect(await s.stats()).toMatchObject({ succeeded: 1, sending: 0 });
+  });
+
+  it('stays inline with a pool a worker cannot copy, and refuses engine: worker for it', async () => {
+    class CustomClient extends pg.Client {}
+    const pool = new pg.Pool({ connectionString: PG_URL, Client: CustomClient });
+    pools.push(pool);
+    const schema = uniqueSchema('worker');
+    schemas.push(schema);
+    const s = new PgWebhookSender({ pool, schema, allowPrivateNetworks: true });
+    pgSenders.push(s);
+    await s.ready;
+    const r = await receiver();
+    await s.endpoints.add({ url: r.url });
+    await s.emit('order.created', {});
+    await s.drain();
+    expect(r.requests).toHaveLength(1);
+    expect(thread(s as unknown as WebhookSender)).toBeUndefined();
+    expect(() => new PgWebhookSender({ pool, schema, engine: 'worker' })).toThrow(InvalidOptionError);
   });
 });

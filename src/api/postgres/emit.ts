@@ -25,10 +25,8 @@ export interface PgEmitterContext {
   maxPayloadBytes: number;
   /** Refuses after close, waits for the migrations, and turns driver errors into `StoreError`. */
   call<T>(method: string, fn: () => Promise<T>): Promise<T>;
-  /** The endpoint has a row due at `at`. */
-  due(endpointId: string, at: number): void;
-  /** Wakes the dispatcher. */
-  wake(): void;
+  /** The endpoint has a row due at `at`: the engine looks now. */
+  scheduled(endpointId: string, at: number): void;
 }
 
 const EMIT_MANY_KEYS = new Set(['client']);
@@ -87,8 +85,7 @@ export class PgEmitter {
    * the NOTIFY at commit wakes the dispatcher again.
    */
   private schedule(endpointIds: readonly string[], now: number): void {
-    for (const endpointId of endpointIds) this.ctx.due(endpointId, now);
-    if (endpointIds.length > 0) this.ctx.wake();
+    for (const endpointId of endpointIds) this.ctx.scheduled(endpointId, now);
   }
 
   /** Writes one event and its deliveries; returns it with the endpoints it went to (none when idempotent). */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { systemClock } from '../../shared/clock.js';
 import { InvalidArgumentError, InvalidOptionError } from '../../shared/errors/input.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from '../../shared/options.js';
 import { describe, isPlainObject } from '../../shared/validate.js';
@@ -45,6 +46,8 @@ export interface ResolvedPgOptions {
   /** Exactly one of `pool` (the application's) and `connectionString` (a pool hookline owns). */
   pool: pg.Pool | undefined;
   connectionString: string | undefined;
+  /** With `engine: 'worker'`: what the worker's own pool connects with. */
+  connection: Record<string, unknown> | null;
 }
 
 function isQueryable(value: unknown): value is Queryable {
@@ -69,14 +72,11 @@ export function resolvePgOptions(options: unknown): ResolvedPgOptions {
       );
     }
   }
-  // The worker engine needs its own connection to the database: on PostgreSQL it is not there yet.
-  if (rest.engine === 'worker') {
-    throw new InvalidOptionError(
-      'engine',
-      "`engine: 'worker'` is for the SQLite sender; PgWebhookSender runs inline",
-    );
-  }
-  const resolved = resolveOptions({ ...rest, engine: 'inline' });
+  // As on SQLite, the engine leaves the application's thread unless a clock is injected.
+  const explicit = rest.engine !== undefined;
+  const engine =
+    rest.engine ?? (rest.clock === undefined || rest.clock === systemClock ? 'worker' : 'inline');
+  const resolved = resolveOptions({ ...rest, engine });
   const schemaName = validateSchema(schema ?? 'hookline');
   if ((pool === undefined) === (connectionString === undefined)) {
     throw new InvalidOptionError('pool', 'Expected exactly one of `pool` (a pg.Pool) and `connectionString`');
@@ -90,7 +90,32 @@ export function resolvePgOptions(options: unknown): ResolvedPgOptions {
       `Expected \`connectionString\` to be a PostgreSQL URL, got ${describe(connectionString)}`,
     );
   }
-  return { options: resolved, schema: schemaName, pool, connectionString };
+  const connection = resolved.engine === 'worker' ? workerConnection(pool, connectionString) : null;
+  if (resolved.engine === 'worker' && connection === null) {
+    if (explicit) {
+      throw new InvalidOptionError(
+        'engine',
+        "`engine: 'worker'` opens a pool of its own with the pool's settings, and this pool's cannot be copied to a worker thread (a function, a custom `Client`): pass `connectionString`, or `engine: 'inline'`",
+      );
+    }
+    resolved.engine = 'inline';
+  }
+  return { options: resolved, schema: schemaName, pool, connectionString, connection };
+}
+
+/** The settings a worker thread's own pool connects with, or `null` when they cannot be copied there. */
+function workerConnection(pool: pg.Pool | undefined, connectionString: string | undefined) {
+  if (pool === undefined) return { connectionString };
+  const settings = Object.fromEntries(
+    Object.entries((pool as pg.Pool & { options: Record<string, unknown> }).options).filter(
+      ([, value]) => value !== undefined,
+    ),
+  );
+  try {
+    return structuredClone(settings);
+  } catch {
+    return null;
+  }
 }
 
 /** Splits `client` off emit options, so the rest is checked as on SQLite. */

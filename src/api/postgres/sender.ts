@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import { SenderBus } from '../../engine/bus.js';
-import type { Dispatcher } from '../../engine/dispatcher.js';
-import { createDeliveryEngine, createUrlPolicy } from '../../engine/engine.js';
-import type { Agents } from '../../engine/http/agents.js';
+import type { EngineControl } from '../../engine/control.js';
+import { createUrlPolicy } from '../../engine/engine.js';
 import type { SenderEvents } from '../../engine/notices.js';
 import { WebhookError } from '../../shared/errors/base.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
@@ -12,7 +11,6 @@ import { holdOpen } from '../../shared/hold-open.js';
 import type { ResolvedOptions } from '../../shared/options.js';
 import type { EmittedEvent, SenderStats } from '../../shared/types.js';
 import { openPool } from '../../store/postgres/db.js';
-import { PgDispatchStore } from '../../store/postgres/dispatch.js';
 import { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
 import { PgListener } from '../../store/postgres/listener.js';
 import { migratePg } from '../../store/postgres/migrate.js';
@@ -24,6 +22,7 @@ import type { PgContext } from './context.js';
 import { PgDeliveries } from './deliveries.js';
 import { PgEmitter } from './emit.js';
 import { PgEndpoints } from './endpoints.js';
+import { createPgEngine } from './engine.js';
 import { PgEvents } from './events.js';
 import { PgMaintenance } from './maintenance.js';
 import {
@@ -52,10 +51,9 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   readonly #ownsPool: boolean;
   readonly #store: PgStore;
   readonly #emitter: PgEmitter;
-  readonly #dispatcher: Dispatcher;
+  readonly #engine: EngineControl;
   readonly #listener: PgListener;
   readonly #maintenance: PgMaintenance;
-  readonly #agents: Agents;
   readonly #bus = new SenderBus(() => this.#closedDone);
   #autoStarted: Promise<void>;
   #closed = false;
@@ -63,13 +61,13 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   #closedDone = false;
 
   constructor(options: PgSenderOptions) {
-    const { options: o, schema, pool, connectionString } = resolvePgOptions(options);
+    const { options: o, schema, pool, connectionString, connection } = resolvePgOptions(options);
     this.#options = o;
     if (pool !== undefined) {
       this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      this.#pool = openPool(connectionString);
+      this.#pool = openPool({ connectionString });
       this.#ownsPool = true;
       // An idle client losing its connection must not crash the process.
       this.#pool.on('error', (error) => this.#report(error, 'A pooled PostgreSQL connection failed'));
@@ -78,14 +76,17 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
     const store = new PgStore(this.#pool, schema);
     this.#store = store;
     const cache = new PgEndpointCache(store.endpoints);
-    const engine = createDeliveryEngine(
+    const engine = createPgEngine(
       o,
       policy,
-      (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
+      store,
+      cache,
       this.#bus,
+      connection === null ? null : { connection, schema },
     );
-    this.#dispatcher = engine.dispatcher;
-    this.#agents = engine.agents;
+    this.#engine = engine;
+    // Not part of the API: lets this repository's tests reach the engine (a worker to crash).
+    Object.defineProperty(this, Symbol.for('hookline.engine'), { value: engine });
     const call = <T>(method: string, fn: () => Promise<T>) => this.#call(method, fn);
     const isClosed = () => this.#closed;
     const ctx: PgContext = {
@@ -94,12 +95,8 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       clock: o.clock,
       call,
       checkUrl,
-      scheduled: (endpointId, at) => {
-        if (endpointId === undefined) this.#dispatcher.dueEverywhere(at);
-        else this.#dispatcher.due(endpointId, at);
-        this.#dispatcher.wake();
-      },
-      healthReset: (endpointId) => this.#dispatcher.resetHealth(endpointId),
+      scheduled: (endpointId, at) => engine.scheduled(endpointId, at),
+      healthReset: (endpointId) => engine.resetHealth(endpointId),
     };
     this.endpoints = new PgEndpoints(ctx);
     this.events = new PgEvents(ctx);
@@ -111,18 +108,14 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       clock: o.clock,
       maxPayloadBytes: o.maxPayloadBytes,
       call,
-      due: (endpointId, at) => this.#dispatcher.due(endpointId, at),
-      wake: () => this.#dispatcher.wake(),
+      scheduled: (endpointId, at) => engine.scheduled(endpointId, at),
     });
     this.#listener = new PgListener({
       pool: this.#pool,
       outbox: store.outbox,
       retryInterval: o.pollInterval,
       isClosed,
-      onDue: () => {
-        this.#dispatcher.dueEverywhere(o.clock.now());
-        this.#dispatcher.wake();
-      },
+      onDue: () => engine.scheduled(undefined, o.clock.now()),
       report: (error, message) => this.#report(error, message),
     });
     this.#maintenance = new PgMaintenance({
@@ -182,8 +175,8 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   }
 
   #startNow(): void {
-    if (this.#closed || this.#dispatcher.started) return;
-    this.#dispatcher.start();
+    if (this.#closed || this.#engine.started) return;
+    this.#engine.start();
     void this.#listener.listen();
     this.#maintenance.start();
   }
@@ -195,8 +188,8 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
     await this.#autoStarted;
     // Closed while this drain waited for the schema: nothing is left to wait for.
     if (this.#closed) return;
-    if (!this.#dispatcher.started) throw new NotStartedError();
-    return this.#dispatcher.drain();
+    if (!this.#engine.started) throw new NotStartedError();
+    return this.#engine.drain();
   }
 
   /** Counts by status (every sender's rows), attempts in flight here, and how late the most overdue delivery is. */
@@ -209,7 +202,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       ]);
       return {
         ...counts,
-        inFlight: this.#dispatcher.inFlightCount,
+        inFlight: this.#engine.inFlightCount,
         oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
         openCircuits,
       };
@@ -242,9 +235,8 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
         await this.#autoStarted;
         this.#listener.stopRetrying();
         await this.#maintenance.stop();
-        await this.#dispatcher.close(timeout ?? this.#options.timeout);
+        await this.#engine.close(timeout ?? this.#options.timeout);
         this.#listener.stop();
-        this.#agents.destroy();
         this.#closedDone = true;
         if (this.#ownsPool) await this.#pool.end();
       })(),

@@ -7,9 +7,13 @@ import type { SenderEvents } from '../notices.js';
 // over this channel.
 
 /** What the worker needs to build the engine: the options that are data, and which hooks the host answers. */
+/** Which database the worker opens its own connection to. */
+export type WorkerStore =
+  | { kind: 'sqlite'; file: string; tablePrefix: string }
+  | { kind: 'postgres'; connection: Record<string, unknown>; schema: string };
+
 export interface WorkerConfig {
-  file: string;
-  tablePrefix: string;
+  store: WorkerStore;
   concurrency: number;
   timeout: number;
   connectTimeout: number;

@@ -107,6 +107,6 @@ export async function transaction<T>(
  * The pool hookline opens when the application passes a connection string.
  * Idle connections do not keep the process alive: a script that forgets close() still exits.
  */
-export function openPool(connectionString: string | undefined): pg.Pool {
-  return new pg.Pool({ connectionString, allowExitOnIdle: true });
+export function openPool(settings: pg.PoolConfig): pg.Pool {
+  return new pg.Pool({ ...settings, allowExitOnIdle: true });
 }

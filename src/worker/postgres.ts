@@ -1,0 +1,38 @@
+import { inlineEngine } from '../engine/control.js';
+import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
+import { StoreError } from '../shared/errors/store.js';
+import { openPool } from '../store/postgres/db.js';
+import { PgDispatchStore } from '../store/postgres/dispatch.js';
+import { PgEndpointCache } from '../store/postgres/endpoint-cache.js';
+import { PgStore } from '../store/postgres/store.js';
+import type { BuildContext, WorkerEngine } from './build.js';
+
+/** The engine on the worker's own pool, opened with the application's pool's connection settings. */
+export function postgresWorkerEngine(
+  connection: Record<string, unknown>,
+  schema: string,
+  { options: o, bus }: BuildContext,
+): WorkerEngine {
+  const { policy } = createUrlPolicy(o);
+  const pool = openPool(connection);
+  // An idle client losing its connection must not crash the thread.
+  pool.on('error', (error) =>
+    bus.notify('error', new StoreError(`A pooled PostgreSQL connection failed: ${error.message}`, error)),
+  );
+  const store = new PgStore(pool, schema);
+  const cache = new PgEndpointCache(store.endpoints);
+  const built = createDeliveryEngine(
+    o,
+    policy,
+    (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
+    bus,
+  );
+  return {
+    engine: inlineEngine(built.dispatcher, built.agents),
+    owner: built.owner,
+    release: async (owner) => {
+      await built.dispatchStore.release(owner, o.clock.now());
+    },
+    close: () => pool.end(),
+  };
+}

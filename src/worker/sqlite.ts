@@ -1,0 +1,31 @@
+import { inlineEngine } from '../engine/control.js';
+import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
+import { SqliteDispatchStore } from '../store/sqlite/dispatch.js';
+import { EndpointCache } from '../store/sqlite/endpoint-cache.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import type { BuildContext, WorkerEngine } from './build.js';
+
+/** The engine on the worker's own better-sqlite3 connection to the file (which checkpoints it). */
+export function sqliteWorkerEngine(
+  file: string,
+  tablePrefix: string,
+  { options: o, bus }: BuildContext,
+): WorkerEngine {
+  const { policy } = createUrlPolicy(o);
+  const store = new SqliteStore(file, tablePrefix);
+  const cache = new EndpointCache(store.endpoints);
+  const built = createDeliveryEngine(
+    o,
+    policy,
+    (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
+    bus,
+  );
+  return {
+    engine: inlineEngine(built.dispatcher, built.agents),
+    owner: built.owner,
+    release: async (owner) => {
+      built.dispatchStore.release(owner, o.clock.now());
+    },
+    close: () => store.close(),
+  };
+}
