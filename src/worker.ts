@@ -48,6 +48,7 @@ const o = resolveOptions({
   allowedNetworks: config.allowedNetworks,
   circuitBreaker: config.circuitBreaker,
   disableAfter: config.disableAfter,
+  retention: config.retention as never,
   retry: config.retry === 'host' ? hostRetry(port, config.retrySlot) : config.retry,
   lookup: lookups?.lookup,
   autoStart: false,

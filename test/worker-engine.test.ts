@@ -289,3 +289,19 @@ describe.skipIf(!probe.available)(`engine: 'worker' on PostgreSQL (${probe.reaso
     expect(() => new PgWebhookSender({ pool, schema, engine: 'worker' })).toThrow(InvalidOptionError);
   });
 });
+
+describe("engine: 'worker' runs the retention sweep", () => {
+  it('in the worker, a second after it starts: finished deliveries past retention go without prune()', async () => {
+    const r = await receiver();
+    const s = sender({ retention: { succeeded: 1 } });
+    s.endpoints.add({ url: r.url });
+    const { id } = s.emit('order.created', {});
+    await s.drain();
+    expect(s.deliveries.list({ eventId: id }).items).toHaveLength(1);
+    const deadline = Date.now() + 10_000;
+    while (s.deliveries.list({ eventId: id }).items.length > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(s.deliveries.list({ eventId: id }).items).toHaveLength(0);
+    expect(() => s.events.get(id)).toThrow(/No event/);
+  });
+});

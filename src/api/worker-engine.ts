@@ -35,6 +35,7 @@ export function startWorkerEngine(o: ResolvedOptions, store: WorkerStore, bus: S
       allowedNetworks: o.allowedNetworks,
       circuitBreaker: o.circuitBreaker,
       disableAfter: o.disableAfter,
+      retention: o.retention,
       retry: typeof o.retry === 'function' ? 'host' : o.retry,
       hostLookup: o.lookup !== undefined,
     },

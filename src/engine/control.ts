@@ -9,6 +9,8 @@ export interface EngineControl {
   readonly started: boolean;
   /** Attempts in flight now (in a worker: as it last said). */
   readonly inFlightCount: number;
+  /** The engine runs the background retention sweep itself (in its worker): the sender does not. */
+  readonly sweeps: boolean;
   start(): void;
   /** The endpoint (every endpoint: `undefined`) has rows due at `at`: look now, not at the next poll. */
   scheduled(endpointId: string | undefined, at: number): void;
@@ -30,6 +32,7 @@ export function inlineEngine(dispatcher: Dispatcher, agents: Agents): EngineCont
     get inFlightCount() {
       return dispatcher.inFlightCount;
     },
+    sweeps: false,
     start: () => dispatcher.start(),
     scheduled(endpointId, at) {
       if (endpointId === undefined) dispatcher.dueEverywhere(at);

@@ -18,3 +18,18 @@ export interface BuildContext {
   options: ResolvedOptions;
   bus: { listening: (name: keyof SenderEvents) => boolean; notify: Notify };
 }
+
+/** How soon after the worker starts its first retention sweep runs, in ms (then every minute). */
+export const FIRST_SWEEP_MS = 1_000;
+
+/**
+ * A process that restarts often (a deploy, a script) still sweeps: the first pass comes a second
+ * after the worker starts, not a minute.
+ */
+export function firstSweepSoon(maintenance: { prune(): Promise<unknown> }): void {
+  setTimeout(() => {
+    void maintenance.prune().catch(() => {
+      // Busy or closed: the next sweep tries again.
+    });
+  }, FIRST_SWEEP_MS).unref();
+}

@@ -1,3 +1,4 @@
+import { PgMaintenance } from '../api/postgres/maintenance.js';
 import { inlineEngine } from '../engine/control.js';
 import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
 import { StoreError } from '../shared/errors/store.js';
@@ -5,7 +6,7 @@ import { openPool } from '../store/postgres/db.js';
 import { PgDispatchStore } from '../store/postgres/dispatch.js';
 import { PgEndpointCache } from '../store/postgres/endpoint-cache.js';
 import { PgStore } from '../store/postgres/store.js';
-import type { BuildContext, WorkerEngine } from './build.js';
+import { type BuildContext, firstSweepSoon, type WorkerEngine } from './build.js';
 
 /** The engine on the worker's own pool, opened with the application's pool's connection settings. */
 export function postgresWorkerEngine(
@@ -27,12 +28,27 @@ export function postgresWorkerEngine(
     (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
   );
+  // The background retention sweep runs here too, on this thread's pool.
+  let closed = false;
+  const maintenance = new PgMaintenance({
+    store,
+    retention: o.resolved.retention,
+    clock: o.clock,
+    isClosed: () => closed,
+    call: (_method, fn) => fn(),
+  });
+  maintenance.start();
+  firstSweepSoon(maintenance);
   return {
     engine: inlineEngine(built.dispatcher, built.agents),
     owner: built.owner,
     release: async (owner) => {
       await built.dispatchStore.release(owner, o.clock.now());
     },
-    close: () => pool.end(),
+    close: async () => {
+      closed = true;
+      await maintenance.stop();
+      await pool.end();
+    },
   };
 }

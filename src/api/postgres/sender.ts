@@ -178,7 +178,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
     if (this.#closed || this.#engine.started) return;
     this.#engine.start();
     void this.#listener.listen();
-    this.#maintenance.start();
+    if (!this.#engine.sweeps) this.#maintenance.start();
   }
 
   /** Resolves when nothing is due now and nothing is in flight here. */

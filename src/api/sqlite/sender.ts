@@ -106,7 +106,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   start(): void {
     if (this.#closed) throw new SenderClosedError('start');
     this.#engine.start();
-    this.#maintenance.start();
+    if (!this.#engine.sweeps) this.#maintenance.start();
   }
 
   /**

@@ -50,6 +50,9 @@ export class WorkerEngine implements EngineControl {
   #closed: (() => void) | null = null;
   readonly #slot = new SharedArrayBuffer(RETRY_SLOT_BYTES);
 
+  /** Retention sweeps run in the worker, on its connection. */
+  readonly sweeps = true;
+
   constructor(private readonly options: WorkerEngineOptions) {}
 
   get started(): boolean {

@@ -24,6 +24,8 @@ export interface WorkerConfig {
   allowedNetworks: readonly string[];
   circuitBreaker: unknown;
   disableAfter: unknown;
+  /** As given (durations or `false`): the worker runs the background sweep. */
+  retention: unknown;
   /** A schedule, or `'host'`: the application's retry function, called on its thread. */
   retry: readonly number[] | 'host';
   /** The application's `lookup`, called on its thread. */
