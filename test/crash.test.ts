@@ -28,57 +28,59 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-it('every id printed by a killed sender is delivered after a restart', async () => {
-  // A little latency, so kills land while requests are in flight.
-  receiver = await startReceiver((_req, res) => {
-    setTimeout(() => res.writeHead(200).end(), Math.random() * 20);
-  });
-  receivers.push(receiver);
-  const file = tmp.file('crash.db');
-  const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
-  setup.endpoints.add({ url: receiver.url });
-  await setup.close();
+// Each engine: the default on a file (the worker thread) and the one on the application's thread.
+for (const engine of ['worker', 'inline'] as const)
+  it(`every id printed by a killed sender is delivered after a restart (engine: '${engine}')`, async () => {
+    // A little latency, so kills land while requests are in flight.
+    receiver = await startReceiver((_req, res) => {
+      setTimeout(() => res.writeHead(200).end(), Math.random() * 20);
+    });
+    receivers.push(receiver);
+    const file = tmp.file(`crash-${engine}.db`);
+    const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+    setup.endpoints.add({ url: receiver.url });
+    await setup.close();
 
-  const printed = new Set<string>();
-  const started = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    const child = startChild({ mode: 'emit', database: file, timeout: 1000, pollInterval: 100 });
-    children.push(child);
-    await child.waitForLine((line) => line.startsWith('evt_'));
-    await sleep(150 + Math.random() * 600);
-    child.proc.kill('SIGKILL');
-    const { signal } = await child.exited;
-    expect(signal).toBe('SIGKILL');
-    for (const line of child.lines) if (line.startsWith('evt_')) printed.add(line);
-  }
-  const killed = performance.now();
+    const printed = new Set<string>();
+    const started = performance.now();
+    for (let round = 0; round < ROUNDS; round++) {
+      const child = startChild({ mode: 'emit', database: file, engine, timeout: 1000, pollInterval: 100 });
+      children.push(child);
+      await child.waitForLine((line) => line.startsWith('evt_'));
+      await sleep(150 + Math.random() * 600);
+      child.proc.kill('SIGKILL');
+      const { signal } = await child.exited;
+      expect(signal).toBe('SIGKILL');
+      for (const line of child.lines) if (line.startsWith('evt_')) printed.add(line);
+    }
+    const killed = performance.now();
 
-  const last = startChild({ mode: 'deliver', database: file, timeout: 1000, pollInterval: 100 });
-  children.push(last);
-  const done = JSON.parse((await last.waitForLine((line) => line.startsWith('done '), 45_000)).slice(5));
-  expect(await last.exited).toEqual({ code: 0, signal: null });
-  const finished = performance.now();
+    const last = startChild({ mode: 'deliver', database: file, engine, timeout: 1000, pollInterval: 100 });
+    children.push(last);
+    const done = JSON.parse((await last.waitForLine((line) => line.startsWith('done '), 45_000)).slice(5));
+    expect(await last.exited).toEqual({ code: 0, signal: null });
+    const finished = performance.now();
 
-  const received = new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
-  const missing = [...printed].filter((id) => !received.has(id));
-  expect(printed.size).toBeGreaterThanOrEqual(ROUNDS);
-  expect(missing).toEqual([]);
-  expect(done).toMatchObject({ pending: 0, sending: 0, failed: 0 });
+    const received = new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
+    const missing = [...printed].filter((id) => !received.has(id));
+    expect(printed.size).toBeGreaterThanOrEqual(ROUNDS);
+    expect(missing).toEqual([]);
+    expect(done).toMatchObject({ pending: 0, sending: 0, failed: 0 });
 
-  const check = new WebhookSender({ database: file, autoStart: false });
-  try {
-    const stats = check.stats();
-    expect(stats.succeeded).toBeGreaterThanOrEqual(printed.size);
-    expect(stats).toMatchObject({ pending: 0, sending: 0, failed: 0 });
-  } finally {
-    await check.close();
-  }
-  console.info(
-    `crash: ${printed.size} ids printed, ${receiver.requests.length} requests ` +
-      `(${receiver.requests.length - received.size} duplicates); kill rounds ${Math.round(killed - started)} ms, ` +
-      `final delivery ${Math.round(finished - killed)} ms`,
-  );
-}, 90_000);
+    const check = new WebhookSender({ database: file, autoStart: false });
+    try {
+      const stats = check.stats();
+      expect(stats.succeeded).toBeGreaterThanOrEqual(printed.size);
+      expect(stats).toMatchObject({ pending: 0, sending: 0, failed: 0 });
+    } finally {
+      await check.close();
+    }
+    console.info(
+      `crash (${engine}): ${printed.size} ids printed, ${receiver.requests.length} requests ` +
+        `(${receiver.requests.length - received.size} duplicates); kill rounds ${Math.round(killed - started)} ms, ` +
+        `final delivery ${Math.round(finished - killed)} ms`,
+    );
+  }, 90_000);
 
 it('a restarted process takes back at once the rows a killed one held, long before their leases run out', async () => {
   // The first requests never get an answer: they are in flight when the process dies.

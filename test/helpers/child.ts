@@ -17,6 +17,8 @@ export interface Child {
 export interface ChildConfig {
   mode: 'emit' | 'deliver' | 'serve';
   database: string;
+  /** Default: the sender's default for a file (the worker thread). */
+  engine?: 'worker' | 'inline';
   timeout?: number;
   pollInterval?: number;
   concurrency?: number;
