@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../shared/errors/input.js';
 import { BlockedAddressError } from '../shared/errors/network.js';
 import type { ResolvedOptions } from '../shared/options.js';
 import type { SenderBus } from './bus.js';
+import { type EngineControl, inlineEngine } from './control.js';
 import { Dispatcher } from './dispatcher.js';
 import { type AddressPolicy, createAddressPolicy, literalHostAddress } from './http/address-policy.js';
 import { type Agents, createAgents } from './http/agents.js';
@@ -87,4 +88,15 @@ export function createDeliveryEngine(
     bus.notify,
   );
   return { dispatcher, agents, dispatchStore: store, owner };
+}
+
+/** The engine on this thread, behind the control a sender drives. */
+export function createInlineEngine(
+  o: ResolvedOptions,
+  policy: AddressPolicy,
+  dispatchStore: (owner: string) => DispatchStore,
+  bus: Pick<SenderBus, 'listening' | 'notify'>,
+): EngineControl {
+  const built = createDeliveryEngine(o, policy, dispatchStore, bus);
+  return inlineEngine(built.dispatcher, built.agents);
 }

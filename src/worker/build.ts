@@ -1,4 +1,5 @@
-import type { EngineControl } from '../engine/control.js';
+import { type EngineControl, inlineEngine } from '../engine/control.js';
+import type { DeliveryEngine } from '../engine/engine.js';
 import type { Notify, SenderEvents } from '../engine/notices.js';
 import type { ResolvedOptions } from '../shared/options.js';
 
@@ -32,4 +33,32 @@ export function firstSweepSoon(maintenance: { prune(): Promise<unknown> }): void
       // Busy or closed: the next sweep tries again.
     });
   }, FIRST_SWEEP_MS).unref();
+}
+
+/**
+ * The worker's engine around what a store built: the dispatcher on this thread, the background
+ * retention sweep beside it (first pass soon), and the store's connection closed after both.
+ */
+export function workerEngine(
+  built: DeliveryEngine,
+  maintenance: { start(): void; stop(): Promise<void>; prune(): Promise<unknown> },
+  now: () => number,
+  closeStore: () => Promise<void>,
+  /** Told first when closing (a sweep in progress stops at its next batch). */
+  stopping: () => void = () => {},
+): WorkerEngine {
+  maintenance.start();
+  firstSweepSoon(maintenance);
+  return {
+    engine: inlineEngine(built.dispatcher, built.agents),
+    owner: built.owner,
+    release: async (owner) => {
+      await built.dispatchStore.release(owner, now());
+    },
+    close: async () => {
+      stopping();
+      await maintenance.stop();
+      await closeStore();
+    },
+  };
 }

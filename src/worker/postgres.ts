@@ -1,12 +1,11 @@
 import { PgMaintenance } from '../api/postgres/maintenance.js';
-import { inlineEngine } from '../engine/control.js';
 import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
 import { StoreError } from '../shared/errors/store.js';
 import { openPool } from '../store/postgres/db.js';
 import { PgDispatchStore } from '../store/postgres/dispatch.js';
 import { PgEndpointCache } from '../store/postgres/endpoint-cache.js';
 import { PgStore } from '../store/postgres/store.js';
-import { type BuildContext, firstSweepSoon, type WorkerEngine } from './build.js';
+import { type BuildContext, type WorkerEngine, workerEngine } from './build.js';
 
 /** The engine on the worker's own pool, opened with the application's pool's connection settings. */
 export function postgresWorkerEngine(
@@ -37,18 +36,13 @@ export function postgresWorkerEngine(
     isClosed: () => closed,
     call: (_method, fn) => fn(),
   });
-  maintenance.start();
-  firstSweepSoon(maintenance);
-  return {
-    engine: inlineEngine(built.dispatcher, built.agents),
-    owner: built.owner,
-    release: async (owner) => {
-      await built.dispatchStore.release(owner, o.clock.now());
-    },
-    close: async () => {
+  return workerEngine(
+    built,
+    maintenance,
+    () => o.clock.now(),
+    () => pool.end(),
+    () => {
       closed = true;
-      await maintenance.stop();
-      await pool.end();
     },
-  };
+  );
 }

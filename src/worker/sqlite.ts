@@ -1,10 +1,9 @@
 import { Maintenance } from '../api/sqlite/maintenance.js';
-import { inlineEngine } from '../engine/control.js';
 import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
 import { SqliteDispatchStore } from '../store/sqlite/dispatch.js';
 import { EndpointCache } from '../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../store/sqlite/store.js';
-import { type BuildContext, firstSweepSoon, type WorkerEngine } from './build.js';
+import { type BuildContext, type WorkerEngine, workerEngine } from './build.js';
 
 /** The engine on the worker's own better-sqlite3 connection to the file (which checkpoints it). */
 export function sqliteWorkerEngine(
@@ -23,17 +22,10 @@ export function sqliteWorkerEngine(
   );
   // The background retention sweep runs here too, off the application's thread and its connection.
   const maintenance = new Maintenance(store, o.resolved.retention, o.clock);
-  maintenance.start();
-  firstSweepSoon(maintenance);
-  return {
-    engine: inlineEngine(built.dispatcher, built.agents),
-    owner: built.owner,
-    release: async (owner) => {
-      built.dispatchStore.release(owner, o.clock.now());
-    },
-    close: async () => {
-      await maintenance.stop();
-      await store.close();
-    },
-  };
+  return workerEngine(
+    built,
+    maintenance,
+    () => o.clock.now(),
+    () => store.close(),
+  );
 }

@@ -1,6 +1,6 @@
 import type { SenderBus } from '../../engine/bus.js';
-import { type EngineControl, inlineEngine } from '../../engine/control.js';
-import { createDeliveryEngine } from '../../engine/engine.js';
+import type { EngineControl } from '../../engine/control.js';
+import { createInlineEngine } from '../../engine/engine.js';
 import type { AddressPolicy } from '../../engine/http/address-policy.js';
 import type { ResolvedOptions } from '../../shared/options.js';
 import { PgDispatchStore } from '../../store/postgres/dispatch.js';
@@ -20,11 +20,10 @@ export function createPgEngine(
   if (o.engine === 'worker' && worker !== null) {
     return startWorkerEngine(o, { kind: 'postgres', ...worker }, bus);
   }
-  const built = createDeliveryEngine(
+  return createInlineEngine(
     o,
     policy,
     (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
   );
-  return inlineEngine(built.dispatcher, built.agents);
 }

@@ -1,6 +1,6 @@
 import type { SenderBus } from '../../engine/bus.js';
-import { type EngineControl, inlineEngine } from '../../engine/control.js';
-import { createDeliveryEngine } from '../../engine/engine.js';
+import type { EngineControl } from '../../engine/control.js';
+import { createInlineEngine } from '../../engine/engine.js';
 import type { AddressPolicy } from '../../engine/http/address-policy.js';
 import { databaseFile } from '../../shared/engine-option.js';
 import type { ResolvedOptions } from '../../shared/options.js';
@@ -24,11 +24,10 @@ export function createSqliteEngine(
       bus,
     );
   }
-  const built = createDeliveryEngine(
+  return createInlineEngine(
     o,
     policy,
     (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
   );
-  return inlineEngine(built.dispatcher, built.agents);
 }
