@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     switch (message.t) {
       case 'due':
         for (const [endpointId, at] of message.due) engine.scheduled(endpointId ?? undefined, at);
+        sayWhenIdle(message.seq);
         return;
       case 'reset':
         engine.resetHealth(message.endpointId);
@@ -108,8 +109,14 @@ async function main(): Promise<void> {
     }
   });
 
+  /** Tells the host once nothing is due now and nothing is in flight (it then lets the process exit). */
+  const sayWhenIdle = (seq: number) => {
+    void engine.drain().then(() => post({ t: 'idle', seq }));
+  };
+
   engine.start();
   post({ t: 'ready', owner: built.owner });
+  sayWhenIdle(0);
 }
 
 void main();

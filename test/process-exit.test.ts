@@ -95,6 +95,33 @@ describe('a script that emits and never calls close()', () => {
   });
 });
 
+describe("a script that awaits a sender's event, on either engine", () => {
+  // Work due now keeps the process up, as an inline engine's requests do: a script awaiting the
+  // 'delivered' of what it emitted gets it, rather than ending with the await unsettled (exit 13).
+  it.each(['worker', 'inline'])("stays up for the 'delivered' of its emit (engine: '%s')", async (engine) => {
+    const slow = await startReceiver((_req, res) => {
+      setTimeout(() => res.writeHead(200).end(), 800);
+    });
+    try {
+      const file = tmp.file(`delivered-${engine}.db`);
+      const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
+      setup.endpoints.add({ url: slow.url });
+      await setup.close();
+      const config = { database: file, allowPrivateNetworks: true, engine };
+      const child = emitAndLeave(
+        `new WebhookSender(${JSON.stringify(config)})`,
+        `sender.emit('order.created', { id: 1 })`,
+        `await new Promise((resolve) => sender.on('delivered', resolve)); console.log('done');`,
+      );
+      await child.waitForLine((line) => line.startsWith('evt_'));
+      expect(await exitOf(child)).toEqual({ code: 0, signal: null });
+      expect(child.lines.at(-1)).toBe('done');
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('a script that awaits drain() or close()', () => {
   // Between its requests nothing of the sender holds the process (its timers are unref'd): a
   // rate limit of 2/s spaces 3 deliveries over a second with nothing in flight in the gaps,

@@ -45,6 +45,8 @@ export class WorkerEngine implements EngineControl {
   #lastError: Error | null = null;
   #due = new Map<string | null, number>();
   #dueQueued = false;
+  /** The last batch of due hints sent; the worker says when it is idle as of one. */
+  #seq = 0;
   #nextId = 1;
   readonly #drains = new Map<number, () => void>();
   #closed: (() => void) | null = null;
@@ -91,7 +93,10 @@ export class WorkerEngine implements EngineControl {
     if (this.#due.size === 0) return;
     const due = [...this.#due];
     this.#due.clear();
-    this.#post({ t: 'due', due });
+    this.#seq++;
+    this.#post({ t: 'due', due, seq: this.#seq });
+    // Work due now keeps the process up, as an inline engine's requests do, until the worker is idle.
+    this.#worker?.ref();
   }
 
   resetHealth(endpointId: string): void {
@@ -138,9 +143,10 @@ export class WorkerEngine implements EngineControl {
       this.#lastError = error;
     });
     worker.on('exit', (code) => this.#exited(worker, code));
-    // Like the inline engine's timers, the worker does not keep the process alive; a pending
-    // drain() or close() does (holdOpen). After the listeners: a 'message' listener refs it again.
-    worker.unref();
+    // Like the inline engine, the worker keeps the process alive while it has work due now (it
+    // says `idle` when it has none); its timers and retries later on do not, a pending drain() or
+    // close() does (holdOpen). Ref'd after the listeners: a 'message' listener refs it anyway.
+    worker.ref();
     for (const id of this.#drains.keys()) this.#post({ t: 'drain', id });
   }
 
@@ -177,6 +183,9 @@ export class WorkerEngine implements EngineControl {
       case 'events':
         this.#inFlight = message.inFlight;
         for (const [name, payload] of message.events) this.#announce(name, payload);
+        return;
+      case 'idle':
+        if (message.seq === this.#seq) this.#worker?.unref();
         return;
       case 'drained':
         this.#drains.get(message.id)?.();

@@ -48,7 +48,7 @@ export interface WireError {
 
 export type ToWorker =
   | { t: 'start' }
-  | { t: 'due'; due: [string | null, number][] }
+  | { t: 'due'; due: [string | null, number][]; seq: number }
   | { t: 'reset'; endpointId: string }
   | { t: 'heard'; heard: (keyof SenderEvents)[] }
   | { t: 'drain'; id: number }
@@ -59,6 +59,8 @@ export type FromWorker =
   | { t: 'ready'; owner: string }
   | { t: 'events'; events: [keyof SenderEvents, unknown][]; inFlight: number }
   | { t: 'drained'; id: number }
+  /** Nothing due now and nothing in flight, as of the due hints up to `seq`. */
+  | { t: 'idle'; seq: number }
   | { t: 'closed' }
   | { t: 'retry'; context: RetryContext }
   | { t: 'lookup'; id: number; hostname: string; family: number };
