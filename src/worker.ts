@@ -35,20 +35,11 @@ const notify: Notify = (name, ...args) => {
 };
 
 const lookups = config.hostLookup ? hostLookup(port) : null;
+// The store is the worker's own (config.store); `database` here is only what `resolveOptions` needs.
 const o = resolveOptions({
+  ...config.options,
   database: ':memory:',
   engine: 'inline',
-  concurrency: config.concurrency,
-  timeout: config.timeout,
-  connectTimeout: config.connectTimeout,
-  responseBodyLimit: config.responseBodyLimit,
-  pollInterval: config.pollInterval,
-  endpointConcurrency: config.endpointConcurrency,
-  allowPrivateNetworks: config.allowPrivateNetworks,
-  allowedNetworks: config.allowedNetworks,
-  circuitBreaker: config.circuitBreaker,
-  disableAfter: config.disableAfter,
-  retention: config.retention as never,
   retry: config.retry === 'host' ? hostRetry(port, config.retrySlot) : config.retry,
   lookup: lookups?.lookup,
   autoStart: false,
@@ -109,9 +100,20 @@ async function main(): Promise<void> {
     }
   });
 
-  /** Tells the host once nothing is due now and nothing is in flight (it then lets the process exit). */
+  /**
+   * Tells the host once nothing is due now and nothing is in flight, as of the latest due hints
+   * (it then lets the process exit). One watch at a time: a steady stream of hints adds none.
+   */
+  let latestSeq = 0;
+  let watching = false;
   const sayWhenIdle = (seq: number) => {
-    void engine.drain().then(() => post({ t: 'idle', seq }));
+    latestSeq = Math.max(latestSeq, seq);
+    if (watching) return;
+    watching = true;
+    void engine.drain().then(() => {
+      watching = false;
+      post({ t: 'idle', seq: latestSeq });
+    });
   };
 
   engine.start();

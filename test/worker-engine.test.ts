@@ -153,6 +153,20 @@ describe("engine: 'worker'", () => {
     expect(open.stats()).toMatchObject({ succeeded: 1 });
   });
 
+  it("takes a lookup's answer in any shape a resolver may give, as the inline engine does", async () => {
+    const r = await receiver();
+    const port = new URL(r.url).port;
+    // One address and its family, not the list `{ all: true }` asks for.
+    const lookup = ((_host: string, _options: unknown, callback: (...args: unknown[]) => void) =>
+      callback(null, '127.0.0.1', 4)) as never;
+    const s = sender({ lookup, retry: [] });
+    s.endpoints.add({ url: `http://single.example.com:${port}/` });
+    s.emit('order.created', {});
+    await s.drain();
+    expect(r.requests).toHaveLength(1);
+    expect(s.stats()).toMatchObject({ succeeded: 1, failed: 0 });
+  });
+
   it('restarts a worker that died, reports it, and delivers what it held without waiting for leases', async () => {
     let hold = true;
     const r = await receiver((_req, res) => {

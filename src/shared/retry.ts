@@ -48,6 +48,20 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Math.max(0, date - now);
 }
 
+/** A retry function's answer that hookline takes: a delay in ms >= 0, or `null` (give up). */
+export function isRetryDelay(value: unknown): value is number | null {
+  return value === null || (typeof value === 'number' && Number.isFinite(value) && value >= 0);
+}
+
+/** The error for a retry function that answered `described` (a value's description, never the value). */
+export function invalidRetryDelay(described: string, context: RetryContext): WebhookError {
+  return new WebhookError(
+    'ERR_INVALID_RETRY_DELAY',
+    `The retry function returned ${described}; expected a delay in ms >= 0 or null. The delivery is given up`,
+    { endpointId: context.endpointId, deliveryId: context.deliveryId, eventId: context.event.id },
+  );
+}
+
 /**
  * Decides when the next attempt happens. Pure: no I/O, no clock but `now`,
  * randomness only through `random`.
@@ -61,13 +75,7 @@ export function nextRetryDelay(
   let delay: number | null;
   if (typeof policy === 'function') {
     delay = policy(context);
-    if (delay !== null && (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)) {
-      throw new WebhookError(
-        'ERR_INVALID_RETRY_DELAY',
-        `The retry function returned ${describe(delay)}; expected a delay in ms >= 0 or null. The delivery is given up`,
-        { endpointId: context.endpointId, deliveryId: context.deliveryId, eventId: context.event.id },
-      );
-    }
+    if (!isRetryDelay(delay)) throw invalidRetryDelay(describe(delay), context);
   } else {
     const base = policy[context.attempt - 1];
     delay = base === undefined ? null : Math.round(base * (1 + RETRY_JITTER * (2 * random() - 1)));

@@ -1,9 +1,8 @@
-import type { LookupAddress } from 'node:dns';
 import type { MessagePort } from 'node:worker_threads';
-import { WebhookError } from '../../shared/errors/base.js';
+import type { WebhookError } from '../../shared/errors/base.js';
 import type { LookupFunction } from '../../shared/lookup.js';
-import type { RetryFunction } from '../../shared/retry.js';
-import type { FromWorker, ToWorker, WireError } from './protocol.js';
+import { invalidRetryDelay, type RetryFunction } from '../../shared/retry.js';
+import { type FromWorker, RetryAnswer, retrySlot, type ToWorker, type WireError } from './protocol.js';
 
 /** How long an attempt waits for the application's retry function, in ms. */
 const RETRY_ANSWER_MS = 30_000;
@@ -14,51 +13,43 @@ const RETRY_ANSWER_MS = 30_000;
  * round trip to the application's thread, during which this worker does nothing else.
  */
 export function hostRetry(port: MessagePort, slot: SharedArrayBuffer): RetryFunction {
-  const header = new Int32Array(slot, 0, 4);
-  const delay = new Float64Array(slot, 16, 1);
-  const text = new Uint8Array(slot, 24);
+  const { state, delay, text } = retrySlot(slot);
   return (context) => {
-    Atomics.store(header, 0, 0);
+    Atomics.store(state, 0, 0);
     port.postMessage({ t: 'retry', context } satisfies FromWorker);
-    if (Atomics.wait(header, 0, 0, RETRY_ANSWER_MS) === 'timed-out') {
+    if (Atomics.wait(state, 0, 0, RETRY_ANSWER_MS) === 'timed-out') {
       throw new Error(
         `it did not answer within ${RETRY_ANSWER_MS / 1000} s (is the application's thread blocked?)`,
       );
     }
-    const message = Buffer.from(text.subarray(0, header[2])).toString('utf8');
-    switch (header[1]) {
-      case 0:
+    const message = Buffer.from(text.subarray(0, state[2])).toString('utf8');
+    switch (state[1]) {
+      case RetryAnswer.none:
         return null;
-      case 1:
+      case RetryAnswer.delay:
         return delay[0]!;
-      case 2:
+      case RetryAnswer.threw:
         throw new Error(message);
       default:
-        throw new WebhookError(
-          'ERR_INVALID_RETRY_DELAY',
-          `The retry function returned ${message}; expected a delay in ms >= 0 or null. The delivery is given up`,
-          { endpointId: context.endpointId, deliveryId: context.deliveryId, eventId: context.event.id },
-        );
+        throw invalidRetryDelay(message, context);
     }
   };
 }
 
-/** The application's `lookup`, called on its thread; its answer is checked here by the SSRF guard. */
+/**
+ * The application's `lookup`, called on its thread. Its answer comes back as it
+ * gave it and goes to the SSRF guard (`guardedLookup`, the only caller), which
+ * reads every shape a resolver may answer and checks each address.
+ */
 export function hostLookup(port: MessagePort): {
   lookup: LookupFunction;
   answer: (message: Extract<ToWorker, { t: 'lookup' }>) => void;
 } {
   let nextId = 1;
-  const pending = new Map<number, (error: Error | null, address: LookupAddress[]) => void>();
+  const pending = new Map<number, Parameters<LookupFunction>[2]>();
   const lookup: LookupFunction = (hostname, options, callback) => {
     const id = nextId++;
-    pending.set(id, (error, list) => {
-      if (error !== null) callback(error, '', 0);
-      else if (options.all) callback(null, list);
-      else if (list[0] === undefined)
-        callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
-      else callback(null, list[0].address, list[0].family);
-    });
+    pending.set(id, callback);
     port.postMessage({
       t: 'lookup',
       id,
@@ -66,14 +57,11 @@ export function hostLookup(port: MessagePort): {
       family: familyNumber(options.family),
     } satisfies FromWorker);
   };
-  const answer = (message: Extract<ToWorker, { t: 'lookup' }>) => {
-    const done = pending.get(message.id);
-    pending.delete(message.id);
-    const error =
-      message.error === null
-        ? null
-        : Object.assign(new Error(message.error.message), { code: message.error.code });
-    done?.(error, message.address);
+  const answer = ({ id, error, address, family }: Extract<ToWorker, { t: 'lookup' }>) => {
+    const callback = pending.get(id);
+    pending.delete(id);
+    const failure = error === null ? null : Object.assign(new Error(error.message), { code: error.code });
+    (callback as ((...args: unknown[]) => void) | undefined)?.(failure, address, family);
   };
   return { lookup, answer };
 }

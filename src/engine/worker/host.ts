@@ -4,6 +4,7 @@ import type { ErrorCode } from '../../shared/errors/codes.js';
 import { holdOpen } from '../../shared/hold-open.js';
 import type { LookupFunction } from '../../shared/lookup.js';
 import type { RetryFunction } from '../../shared/retry.js';
+import { isRetryDelay } from '../../shared/retry.js';
 import { describe } from '../../shared/validate.js';
 import type { SenderBus } from '../bus.js';
 import type { EngineControl } from '../control.js';
@@ -11,6 +12,8 @@ import type { SenderEvents } from '../notices.js';
 import {
   type FromWorker,
   RETRY_SLOT_BYTES,
+  RetryAnswer,
+  retrySlot,
   type ToWorker,
   type WireError,
   type WorkerConfig,
@@ -185,6 +188,8 @@ export class WorkerEngine implements EngineControl {
         for (const [name, payload] of message.events) this.#announce(name, payload);
         return;
       case 'idle':
+        // It built its engine and caught up: a later crash starts the backoff afresh.
+        this.#crashes = 0;
         if (message.seq === this.#seq) this.#worker?.unref();
         return;
       case 'drained':
@@ -216,42 +221,39 @@ export class WorkerEngine implements EngineControl {
 
   /** Calls the application's retry function and writes its answer where the waiting worker reads it. */
   #answerRetry(context: Parameters<RetryFunction>[0]): void {
-    const header = new Int32Array(this.#slot, 0, 4);
-    const delay = new Float64Array(this.#slot, 16, 1);
-    const text = new Uint8Array(this.#slot, 24);
-    let kind = 0;
+    const { state, delay, text } = retrySlot(this.#slot);
+    let kind: number = RetryAnswer.none;
     let message = '';
     try {
       const answer = this.options.retry!(context);
-      if (answer === null) kind = 0;
-      else if (typeof answer === 'number' && Number.isFinite(answer) && answer >= 0) {
-        kind = 1;
-        delay[0] = answer;
-      } else {
-        kind = 3;
+      if (!isRetryDelay(answer)) {
+        kind = RetryAnswer.invalid;
         message = describe(answer);
+      } else if (answer !== null) {
+        kind = RetryAnswer.delay;
+        delay[0] = answer;
       }
     } catch (error) {
-      kind = 2;
+      kind = RetryAnswer.threw;
       message = (error as Error)?.message ?? String(error);
     }
     const bytes = Buffer.from(message, 'utf8').subarray(0, text.length);
     text.set(bytes);
-    header[1] = kind;
-    header[2] = bytes.length;
-    Atomics.store(header, 0, 1);
-    Atomics.notify(header, 0);
+    state[1] = kind;
+    state[2] = bytes.length;
+    Atomics.store(state, 0, 1);
+    Atomics.notify(state, 0);
   }
 
   #answerLookup(id: number, hostname: string, family: number): void {
-    const reply = (error: NodeJS.ErrnoException | null, address: unknown) => {
-      const list = Array.isArray(address) ? address : [];
-      this.#post({
-        t: 'lookup',
-        id,
-        error: error === null ? null : { code: error.code, message: error.message },
-        address: list,
-      });
+    const reply = (error: NodeJS.ErrnoException | null, address?: unknown, family?: unknown) => {
+      const failure = error ? { code: error.code, message: error.message } : null;
+      try {
+        this.#post({ t: 'lookup', id, error: failure, address, family });
+      } catch {
+        // Not data (it cannot be copied to the worker): the guard refuses it as no address list.
+        this.#post({ t: 'lookup', id, error: failure, address: null, family: null });
+      }
     };
     try {
       this.options.lookup!(hostname, { all: true, family }, reply as never);

@@ -1,4 +1,4 @@
-import type { LookupAddress } from 'node:dns';
+import type { SenderOptions } from '../../shared/options.js';
 import type { RetryContext } from '../../shared/retry.js';
 import type { SenderEvents } from '../notices.js';
 
@@ -6,26 +6,31 @@ import type { SenderEvents } from '../notices.js';
 // application's functions (a retry function, a lookup) stay on its thread and are called
 // over this channel.
 
-/** What the worker needs to build the engine: the options that are data, and which hooks the host answers. */
 /** Which database the worker opens its own connection to. */
 export type WorkerStore =
   | { kind: 'sqlite'; file: string; tablePrefix: string }
   | { kind: 'postgres'; connection: Record<string, unknown>; schema: string };
 
+/** The sender options the engine reads that are data, as the application gave them (checked already). */
+export type WorkerOptions = Pick<
+  Required<SenderOptions>,
+  | 'concurrency'
+  | 'timeout'
+  | 'connectTimeout'
+  | 'responseBodyLimit'
+  | 'pollInterval'
+  | 'endpointConcurrency'
+  | 'allowPrivateNetworks'
+  | 'allowedNetworks'
+  | 'circuitBreaker'
+  | 'disableAfter'
+  | 'retention'
+>;
+
+/** What the worker needs to build the engine: the options that are data, and which hooks the host answers. */
 export interface WorkerConfig {
   store: WorkerStore;
-  concurrency: number;
-  timeout: number;
-  connectTimeout: number;
-  responseBodyLimit: number;
-  pollInterval: number;
-  endpointConcurrency: number;
-  allowPrivateNetworks: boolean;
-  allowedNetworks: readonly string[];
-  circuitBreaker: unknown;
-  disableAfter: unknown;
-  /** As given (durations or `false`): the worker runs the background sweep. */
-  retention: unknown;
+  options: WorkerOptions;
   /** A schedule, or `'host'`: the application's retry function, called on its thread. */
   retry: readonly number[] | 'host';
   /** The application's `lookup`, called on its thread. */
@@ -53,7 +58,14 @@ export type ToWorker =
   | { t: 'heard'; heard: (keyof SenderEvents)[] }
   | { t: 'drain'; id: number }
   | { t: 'close'; timeout: number }
-  | { t: 'lookup'; id: number; error: { code?: string; message: string } | null; address: LookupAddress[] };
+  /** The application's lookup's answer as it gave it (the worker's SSRF guard reads any shape, as inline). */
+  | {
+      t: 'lookup';
+      id: number;
+      error: { code?: string; message: string } | null;
+      address: unknown;
+      family: unknown;
+    };
 
 export type FromWorker =
   | { t: 'ready'; owner: string }
@@ -65,9 +77,22 @@ export type FromWorker =
   | { t: 'retry'; context: RetryContext }
   | { t: 'lookup'; id: number; hostname: string; family: number };
 
+/** What the application's retry function answered. */
+export const RetryAnswer = { none: 0, delay: 1, threw: 2, invalid: 3 } as const;
+
+/** Bytes of a retry slot: a 16-byte header, the delay, then the message. */
+export const RETRY_SLOT_BYTES = 24 + 2048;
+
 /**
  * A retry function's answer, written by the host into shared memory while the
- * worker waits on it (Atomics): [0] the state (0 waiting, 1 answered), [1] the
- * kind (0 null, 1 a delay, 2 it threw), then the delay, then the message.
+ * worker waits on it (Atomics): `state[0]` 0 waiting, 1 answered; `state[1]` the
+ * kind (`RetryAnswer`); `state[2]` the message's length in bytes. The one layout
+ * both sides read and write.
  */
-export const RETRY_SLOT_BYTES = 16 + 2048;
+export function retrySlot(slot: SharedArrayBuffer) {
+  return {
+    state: new Int32Array(slot, 0, 4),
+    delay: new Float64Array(slot, 16, 1),
+    text: new Uint8Array(slot, 24),
+  };
+}
