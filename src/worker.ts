@@ -49,10 +49,15 @@ async function main(): Promise<void> {
   const bus = { listening: (name: keyof SenderEvents) => heard.has(name), notify };
   const built =
     config.store.kind === 'sqlite'
-      ? (await import('./worker/sqlite.js')).sqliteWorkerEngine(config.store.file, config.store.tablePrefix, {
-          options: o,
-          bus,
-        })
+      ? (await import('./worker/sqlite.js')).sqliteWorkerEngine(
+          config.store.file,
+          config.store.tablePrefix,
+          config.store.gate,
+          {
+            options: o,
+            bus,
+          },
+        )
       : (await import('./worker/postgres.js')).postgresWorkerEngine(
           config.store.connection,
           config.store.schema,

@@ -1,5 +1,6 @@
 import { Maintenance } from '../api/sqlite/maintenance.js';
 import { createDeliveryEngine, createUrlPolicy } from '../engine/engine.js';
+import { WriteGate } from '../shared/write-gate.js';
 import { SqliteDispatchStore } from '../store/sqlite/dispatch.js';
 import { EndpointCache } from '../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../store/sqlite/store.js';
@@ -9,10 +10,11 @@ import { type BuildContext, type WorkerEngine, workerEngine } from './build.js';
 export function sqliteWorkerEngine(
   file: string,
   tablePrefix: string,
+  gate: SharedArrayBuffer,
   { options: o, bus }: BuildContext,
 ): WorkerEngine {
   const { policy } = createUrlPolicy(o);
-  const store = new SqliteStore(file, tablePrefix);
+  const store = new SqliteStore(file, tablePrefix, true, new WriteGate(gate));
   const cache = new EndpointCache(store.endpoints);
   const built = createDeliveryEngine(
     o,

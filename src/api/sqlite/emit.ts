@@ -3,9 +3,11 @@ import { iso } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors/input.js';
 import { newEventId } from '../../shared/ids.js';
 import type { EmittedEvent } from '../../shared/types.js';
+import type { WriteGate } from '../../shared/write-gate.js';
 import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import type { EndpointSql } from '../../store/sqlite/endpoint-sql.js';
 import type { OutboxSql } from '../../store/sqlite/outbox-sql.js';
+import type { SqliteStore } from '../../store/sqlite/store.js';
 import {
   checkEventArray,
   emittedAgain,
@@ -19,15 +21,23 @@ export class Emitter {
   private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
   private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
 
+  private readonly db: Database;
+  private readonly outbox: OutboxSql;
+  private readonly endpoints: EndpointSql;
+
   constructor(
-    db: Database,
-    private readonly outbox: OutboxSql,
-    private readonly endpoints: EndpointSql,
+    store: SqliteStore,
     private readonly cache: EndpointCache,
     private readonly maxPayloadBytes: number,
     /** Told of every delivery written, so the dispatcher claims it at once. */
     private readonly onScheduled: (endpointId: string, at: number) => void,
+    /** The engine worker's write gate: an emit waits there rather than in SQLite's busy handler. */
+    private readonly gate: WriteGate | null,
   ) {
+    const { db } = store;
+    this.db = db;
+    this.outbox = store.outbox;
+    this.endpoints = store.endpoints;
     this.insertOne = db.transaction((event, now) => {
       this.cache.refresh();
       return this.write(event, now);
@@ -44,13 +54,25 @@ export class Emitter {
   // consulted). Taking the write lock first waits instead. Inside the app's
   // transaction better-sqlite3 uses a savepoint, so this changes nothing there.
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
-    return this.insertOne.immediate(prepare(type, payload, options, this.maxPayloadBytes, ''), now);
+    const event = prepare(type, payload, options, this.maxPayloadBytes, '');
+    this.waitForWorker();
+    return this.insertOne.immediate(event, now);
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
     checkEventArray(items);
     const prepared = prepareMany(items, this.maxPayloadBytes);
-    return prepared.length === 0 ? [] : this.insertMany.immediate(prepared, now);
+    if (prepared.length === 0) return [];
+    this.waitForWorker();
+    return this.insertMany.immediate(prepared, now);
+  }
+
+  /**
+   * Waits while the engine's worker writes, unless this connection is in a transaction
+   * already: it may hold the write lock the worker waits for.
+   */
+  private waitForWorker(): void {
+    if (this.gate !== null && !this.db.inTransaction) this.gate.pass();
   }
 
   private write(event: PreparedEvent, now: number): EmittedEvent {

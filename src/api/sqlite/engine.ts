@@ -4,6 +4,7 @@ import { createInlineEngine } from '../../engine/engine.js';
 import type { AddressPolicy } from '../../engine/http/address-policy.js';
 import { databaseFile } from '../../shared/engine-option.js';
 import type { ResolvedOptions } from '../../shared/options.js';
+import type { WriteGate } from '../../shared/write-gate.js';
 import { SqliteDispatchStore } from '../../store/sqlite/dispatch.js';
 import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
@@ -16,12 +17,14 @@ export function createSqliteEngine(
   store: SqliteStore,
   cache: EndpointCache,
   bus: SenderBus,
+  gate: WriteGate | null,
 ): EngineControl {
   if (o.engine === 'worker') {
     return startWorkerEngine(
       o,
-      { kind: 'sqlite', file: databaseFile(o.database)!, tablePrefix: o.tablePrefix },
+      { kind: 'sqlite', file: databaseFile(o.database)!, tablePrefix: o.tablePrefix, gate: gate!.buffer },
       bus,
+      gate,
     );
   }
   return createInlineEngine(

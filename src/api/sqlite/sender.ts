@@ -7,6 +7,7 @@ import { NotStartedError } from '../../shared/errors/state.js';
 import { holdOpen } from '../../shared/hold-open.js';
 import { type ResolvedOptions, resolveOptions, type SenderOptions } from '../../shared/options.js';
 import type { EmittedEvent, SenderStats } from '../../shared/types.js';
+import { WriteGate } from '../../shared/write-gate.js';
 import { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
 import { type CloseOptions, closeTimeout } from '../close-options.js';
@@ -52,7 +53,9 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.#store = new SqliteStore(o.database, o.tablePrefix, o.engine === 'inline');
     const store = this.#store;
     const cache = new EndpointCache(store.endpoints);
-    const engine = createSqliteEngine(o, policy, store, cache, this.#bus);
+    // Emits wait at it for the worker's write transactions (see WriteGate).
+    const gate = o.engine === 'worker' ? new WriteGate() : null;
+    const engine = createSqliteEngine(o, policy, store, cache, this.#bus, gate);
     this.#engine = engine;
     // Not part of the API: lets this repository's tests reach the engine (a worker to crash).
     Object.defineProperty(this, Symbol.for('hookline.engine'), { value: engine });
@@ -77,7 +80,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.events = new Events(ctx);
     this.deliveries = new Deliveries(ctx);
     this.#maintenance = new Maintenance(store, o.resolved.retention, o.clock);
-    this.#emitter = new Emitter(store.db, store.outbox, store.endpoints, cache, o.maxPayloadBytes, scheduled);
+    this.#emitter = new Emitter(store, cache, o.maxPayloadBytes, scheduled, gate);
 
     if (o.autoStart) this.start();
   }

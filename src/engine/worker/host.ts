@@ -6,6 +6,7 @@ import type { LookupFunction } from '../../shared/lookup.js';
 import type { RetryFunction } from '../../shared/retry.js';
 import { isRetryDelay } from '../../shared/retry.js';
 import { describe } from '../../shared/validate.js';
+import type { WriteGate } from '../../shared/write-gate.js';
 import type { SenderBus } from '../bus.js';
 import type { EngineControl } from '../control.js';
 import type { SenderEvents } from '../notices.js';
@@ -30,6 +31,8 @@ export interface WorkerEngineOptions {
   retry: RetryFunction | null;
   lookup: LookupFunction | undefined;
   bus: SenderBus;
+  /** Opened whenever the worker stops: it may have died with the gate shut. */
+  gate: WriteGate | null;
 }
 
 /**
@@ -154,6 +157,7 @@ export class WorkerEngine implements EngineControl {
   }
 
   #exited(worker: Worker, code: number): void {
+    this.options.gate?.open();
     if (worker !== this.#worker) return;
     this.#worker = null;
     this.#inFlight = 0;

@@ -8,7 +8,8 @@ import type { SenderEvents } from '../notices.js';
 
 /** Which database the worker opens its own connection to. */
 export type WorkerStore =
-  | { kind: 'sqlite'; file: string; tablePrefix: string }
+  /** `gate`: the WriteGate's memory, which the worker shuts around its write transactions. */
+  | { kind: 'sqlite'; file: string; tablePrefix: string; gate: SharedArrayBuffer }
   | { kind: 'postgres'; connection: Record<string, unknown>; schema: string };
 
 /** The sender options the engine reads that are data, as the application gave them (checked already). */

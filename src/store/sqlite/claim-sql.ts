@@ -37,10 +37,7 @@ export class ClaimSql {
   /** Endpoints whose next odd slot goes to a retry rather than a first attempt. */
   private readonly retryTakesOdd = new Set<string>();
 
-  constructor(
-    private readonly db: Database,
-    p: string,
-  ) {
+  constructor(db: Database, p: string) {
     // `min(attempt_count, 1)` matches the due index: 0 for first attempts, 1 for retries.
     this.claimStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'sending', lease_until = ?, lease_owner = ?, updated_at = ?
@@ -82,17 +79,12 @@ export class ClaimSql {
   }
 
   /**
-   * Leases due deliveries in one transaction, endpoint by endpoint in the
-   * order given, each up to its `max`, all together up to `budget`. The
-   * transaction holds the file's write lock, so every process sharing the file
-   * claims in turn: each endpoint's `cap` counts every process's leases, and
-   * its rate-limit bucket is one row that every process spends.
+   * Leases due deliveries, endpoint by endpoint in the order given, each up to
+   * its `max`, all together up to `budget`; call inside a write transaction
+   * (SqliteStore.write). It holds the file's write lock, so every process sharing
+   * the file claims in turn: each endpoint's `cap` counts every process's leases,
+   * and its rate-limit bucket is one row that every process spends.
    */
-  claim(batch: ClaimBatch): ClaimOutcome {
-    return this.db.transaction(() => this.claimIn(batch)).immediate();
-  }
-
-  /** `claim`, inside a write transaction the caller holds. */
   claimIn({ requests, budget, lease }: ClaimBatch): ClaimOutcome {
     const { now } = lease;
     const taken: ClaimRow[] = [];

@@ -29,7 +29,7 @@ export class SqliteDispatchStore implements DispatchStore {
   }
 
   claim(batch: ClaimBatch): ClaimOutcome {
-    return this.store.claims.claim(batch);
+    return this.store.write(() => this.store.claims.claimIn(batch));
   }
 
   /**
@@ -39,7 +39,7 @@ export class SqliteDispatchStore implements DispatchStore {
    * An endpoint that must be disabled is disabled in the same transaction.
    */
   record(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
-    const outcome = this.store.db.transaction(() => this.recordIn(results, owner, now)).immediate();
+    const outcome = this.store.write(() => this.recordIn(results, owner, now));
     this.store.checkpointIfLarge();
     return outcome;
   }
@@ -53,14 +53,12 @@ export class SqliteDispatchStore implements DispatchStore {
     lease: Lease,
     plan: (recorded: RecordOutcome) => ClaimPlan,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan } {
-    const outcome = this.store.db
-      .transaction(() => {
-        const recorded = this.recordIn(results, lease.owner, lease.now);
-        const planned = plan(recorded);
-        const claim = this.store.claims.claimIn({ ...planned, lease });
-        return { recorded, claim, plan: planned };
-      })
-      .immediate();
+    const outcome = this.store.write(() => {
+      const recorded = this.recordIn(results, lease.owner, lease.now);
+      const planned = plan(recorded);
+      const claim = this.store.claims.claimIn({ ...planned, lease });
+      return { recorded, claim, plan: planned };
+    });
     this.store.checkpointIfLarge();
     return outcome;
   }
