@@ -31,12 +31,19 @@ export class Checkpointer {
   private failed = false;
   private waiters: (() => void)[] = [];
 
-  constructor(file: string) {
+  /** @param done Called on this thread after each checkpoint the worker ran. */
+  constructor(
+    file: string,
+    private readonly done: () => void = () => {},
+  ) {
     let worker: Worker | null = null;
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
       worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver } });
-      worker.on('message', () => this.settle());
+      worker.on('message', () => {
+        this.settle();
+        this.done();
+      });
       worker.on('error', () => {
         this.failed = true;
         this.settle();
