@@ -4,6 +4,8 @@
 // and inline on the application's thread, against the same process doing nothing (sender started, no
 // emit), and against an inline got loop posting 1,000/s (the HTTP cost alone). Each in a fresh process.
 // CPU: the whole process (every thread), and the application's thread alone (Linux: /proc/self/task).
+// Beside each run, a second process that does nothing but watch its own event loop (`floor`): what the
+// machine's load alone does to a loop that has no work, the floor under any number measured here.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,20 +134,48 @@ function hostThreadCpuMs() {
   }
 }
 
+/** A process with no work: its own event-loop delay over `seconds`, after the same 200 ms settle. */
+async function floor(seconds) {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  let stalls = 0;
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    if (now - last > 20) stalls++;
+    last = now;
+  }, 1);
+  histogram.enable();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
+  histogram.disable();
+  clearInterval(probe);
+  console.log(
+    JSON.stringify({ p99Ms: histogram.percentile(99) / 1e6, maxMs: histogram.max / 1e6, stalls, seconds }),
+  );
+}
+
+function node(args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [import.meta.filename, ...args],
+      { encoding: 'utf8', timeout: 120_000 },
+      (error, out) => (error ? reject(error) : resolve(JSON.parse(out.trim().split('\n').pop()))),
+    );
+  });
+}
+
 async function main() {
   const receiver = await startReceiver();
   const runs = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of SCENARIOS) {
-      const stdout = await new Promise((resolve, reject) => {
-        execFile(
-          process.execPath,
-          [import.meta.filename, 'child', name, receiver.url, ...(quick ? ['--quick'] : [])],
-          { encoding: 'utf8', timeout: 120_000 },
-          (error, out) => (error ? reject(error) : resolve(out)),
-        );
-      });
-      runs.push({ round, ...JSON.parse(stdout.trim().split('\n').pop()) });
+      const window = name === 'idle' ? IDLE_SECONDS : SECONDS;
+      const [run, idleProcess] = await Promise.all([
+        node(['child', name, receiver.url, ...(quick ? ['--quick'] : [])]),
+        node(['floor', String(window)]),
+      ]);
+      runs.push({ round, ...run, floor: idleProcess });
     }
   }
   await receiver.stop();
@@ -162,4 +192,5 @@ async function main() {
 }
 
 if (mode === 'child') await child();
+else if (mode === 'floor') await floor(Number(scenario));
 else await main();

@@ -178,6 +178,11 @@ export function summarizeEventLoop(r) {
         p99Ms: median(runs.map((x) => x.p99Ms)),
         maxMs: Math.max(...runs.map((x) => x.maxMs)),
         stallsPerMin: median(runs.map((x) => ((x.stalls ?? Number.NaN) / x.seconds) * 60)),
+        floorP99Ms: median(runs.map((x) => x.floor?.p99Ms ?? Number.NaN)),
+        floorMaxMs: Math.max(...runs.map((x) => x.floor?.maxMs ?? Number.NaN)),
+        floorStallsPerMin: median(
+          runs.map((x) => ((x.floor?.stalls ?? Number.NaN) / (x.floor?.seconds ?? 1)) * 60),
+        ),
       },
     ]),
   );
@@ -208,6 +213,7 @@ export function renderEventLoop(r) {
         'p99 ms',
         'max ms',
         'stalls > 20 ms per minute',
+        'a process with no work, beside it: p99 / max ms, stalls/min',
       ],
       Object.keys(names)
         .filter((k) => s[k])
@@ -221,6 +227,9 @@ export function renderEventLoop(r) {
           ms(s[k].p99Ms),
           ms(s[k].maxMs),
           fmt(s[k].stallsPerMin, 0),
+          Number.isFinite(s[k].floorP99Ms)
+            ? `${ms(s[k].floorP99Ms)} / ${ms(s[k].floorMaxMs)}, ${fmt(s[k].floorStallsPerMin, 0)}`
+            : 'n/a',
         ]),
     ),
   );
@@ -229,7 +238,8 @@ export function renderEventLoop(r) {
     out.push(
       `\nhookline at ${int(r.rate)}/s, engine in its worker thread: host event-loop delay p99 ${ms(h.p99Ms)} ms ` +
         `(target ≤ 3 ms), ${fmt(h.stallsPerMin, 0)} stalls > 20 ms per minute (target 0), host thread CPU ` +
-        `${Number.isFinite(h.hostCpuPercent) ? `${int(h.hostCpuPercent)}%` : 'n/a'} of a core (target ≤ 25%)`,
+        `${Number.isFinite(h.hostCpuPercent) ? `${int(h.hostCpuPercent)}%` : 'n/a'} of a core (target ≤ 25%); ` +
+        `a process with no work beside it: p99 ${ms(h.floorP99Ms)} ms, ${fmt(h.floorStallsPerMin, 0)} stalls per minute`,
     );
   return out.join('\n');
 }

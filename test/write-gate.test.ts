@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookSender } from '../src/index.js';
 import { GATE_WAIT_MS, WriteGate } from '../src/shared/write-gate.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { ensureBuilt } from './helpers/build.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { tempDir } from './helpers/tmp.js';
@@ -171,5 +172,42 @@ describe('the write gate in a sender', () => {
     // The catch-up checkpoint runs past 64 MiB; the WAL grows by a few MB between two looks.
     expect(largest).toBeGreaterThan(4 * 1024 * 1024);
     expect(largest).toBeLessThan(80 * 1024 * 1024);
+  });
+});
+
+describe('a claim on the engine’s connection', () => {
+  it('leases under the gate and reads the events after the commit, skipping a row removed since', async () => {
+    const file = tmp.file();
+    const s = new WebhookSender({ database: file, engine: 'inline', autoStart: false });
+    senders.push(s);
+    const endpoint = s.endpoints.add({ url: 'https://hooks.example.com/a' });
+    const kept = s.emit('order.created', { n: 1 });
+    const removed = s.emit('order.created', { n: 2 });
+    const gate = new WriteGate();
+    const store = new SqliteStore(file, 'hookline_', false, gate);
+    try {
+      const now = Date.now();
+      const leased = store.write(() => {
+        expect(isShut(gate)).toBe(true);
+        return store.claims.leaseIn({
+          requests: [{ endpointId: endpoint.id, max: 10, fifo: false, cap: 10, ratePerSecond: null }],
+          budget: 10,
+          lease: { owner: 'test', now, until: now + 60_000 },
+        });
+      });
+      expect(isShut(gate)).toBe(false);
+      expect(leased.rows).toHaveLength(2);
+      // Between the commit and the read of the events: one row and its event are deleted.
+      const seq = (
+        store.db.prepare('SELECT seq FROM hookline_events WHERE id = ?').get(removed.id) as { seq: number }
+      ).seq;
+      store.db.prepare('DELETE FROM hookline_deliveries WHERE event_seq = ?').run(seq);
+      store.db.prepare('DELETE FROM hookline_events WHERE seq = ?').run(seq);
+      const outcome = store.claims.withEvents(leased);
+      expect(outcome.claimed.map((d) => d.eventId)).toEqual([kept.id]);
+      expect(JSON.parse(Buffer.from(outcome.claimed[0]!.payload).toString())).toEqual({ n: 1 });
+    } finally {
+      await store.close();
+    }
   });
 });

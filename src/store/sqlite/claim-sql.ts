@@ -3,6 +3,13 @@ import type { ClaimBatch, ClaimedDelivery, ClaimOutcome, Lease } from '../../eng
 import { bucketTokens, fairOrder, heldUntil, type StoredBucket, sharedAllowance } from '../fair-claim.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 
+/** What a claim leased, before its events are read. */
+export interface LeasedRows {
+  rows: ClaimRow[];
+  nextDue: ClaimOutcome['nextDue'];
+  held: ClaimOutcome['held'];
+}
+
 interface ClaimRow {
   seq: number;
   event_seq: number;
@@ -83,9 +90,10 @@ export class ClaimSql {
    * its `max`, all together up to `budget`; call inside a write transaction
    * (SqliteStore.write). It holds the file's write lock, so every process sharing
    * the file claims in turn: each endpoint's `cap` counts every process's leases,
-   * and its rate-limit bucket is one row that every process spends.
+   * and its rate-limit bucket is one row that every process spends. The events
+   * are read after the commit (`withEvents`), outside the write lock.
    */
-  claimIn({ requests, budget, lease }: ClaimBatch): ClaimOutcome {
+  leaseIn({ requests, budget, lease }: ClaimBatch): LeasedRows {
     const { now } = lease;
     const taken: ClaimRow[] = [];
     const nextDue = new Map<string, number | null>();
@@ -118,7 +126,7 @@ export class ClaimSql {
         nextDue.set(endpointId, at);
       }
     }
-    return { claimed: this.withEvents(taken), nextDue, held };
+    return { rows: taken, nextDue, held };
   }
 
   /** When the endpoint's earliest pending delivery is due, or `null` when it has none. */
@@ -174,15 +182,22 @@ export class ClaimSql {
     return { rows, due: () => (tried < ready.length ? now : due) };
   }
 
-  private withEvents(rows: readonly ClaimRow[]): ClaimedDelivery[] {
-    if (rows.length === 0) return [];
+  /**
+   * The claim's deliveries with their events, read in one statement. A leased row's event is only
+   * deleted with the row (retention keeps events that deliveries still name): a row whose event is
+   * gone was removed since the commit (its endpoint, say), and is not sent.
+   */
+  withEvents({ rows, nextDue, held }: LeasedRows): ClaimOutcome {
+    if (rows.length === 0) return { claimed: [], nextDue, held };
     const events = new Map<number, EventRow>();
     for (const event of this.eventsStmt.all(JSON.stringify(rows.map((row) => row.event_seq)))) {
       events.set(event.seq, event);
     }
-    return rows.map((row) => {
-      const event = events.get(row.event_seq)!;
-      return {
+    const claimed: ClaimedDelivery[] = [];
+    for (const row of rows) {
+      const event = events.get(row.event_seq);
+      if (event === undefined) continue;
+      claimed.push({
         seq: row.seq,
         endpointId: row.endpoint_id,
         attemptCount: row.attempt_count,
@@ -192,7 +207,8 @@ export class ClaimSql {
         tenant: event.tenant,
         payload: event.payload,
         eventCreatedAt: event.created_at,
-      };
-    });
+      });
+    }
+    return { claimed, nextDue, held };
   }
 }

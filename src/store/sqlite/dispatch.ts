@@ -29,7 +29,8 @@ export class SqliteDispatchStore implements DispatchStore {
   }
 
   claim(batch: ClaimBatch): ClaimOutcome {
-    return this.store.write(() => this.store.claims.claimIn(batch));
+    const { claims } = this.store;
+    return claims.withEvents(this.store.write(() => claims.leaseIn(batch)));
   }
 
   /**
@@ -47,20 +48,22 @@ export class SqliteDispatchStore implements DispatchStore {
   /**
    * `record`, then a claim planned with what recording changed, in one
    * transaction: one commit per turn, and the pages both touch written once.
+   * The claimed rows' events are read after the commit.
    */
   recordAndClaim(
     results: readonly AttemptResult[],
     lease: Lease,
     plan: (recorded: RecordOutcome) => ClaimPlan,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan } {
-    const outcome = this.store.write(() => {
+    const { claims } = this.store;
+    const { recorded, leased, planned } = this.store.write(() => {
       const recorded = this.recordIn(results, lease.owner, lease.now);
       const planned = plan(recorded);
-      const claim = this.store.claims.claimIn({ ...planned, lease });
-      return { recorded, claim, plan: planned };
+      return { recorded, leased: claims.leaseIn({ ...planned, lease }), planned };
     });
+    const claim = claims.withEvents(leased);
     this.store.checkpointIfLarge();
-    return outcome;
+    return { recorded, claim, plan: planned };
   }
 
   /** Writes a batch of results; call inside a write transaction. */
