@@ -94,7 +94,7 @@ export function renderEmit(r) {
       r.rows.map((row) => [
         row.name,
         int(row.events),
-        int(row.rate),
+        row.rate === undefined ? '' : int(row.rate),
         row.p50 === undefined ? '' : fmt(row.p50),
         row.p99 === undefined ? '' : fmt(row.p99),
         row.max === undefined ? '' : int(row.max),
@@ -104,6 +104,12 @@ export function renderEmit(r) {
   const bare = r.rows[0];
   const one = r.rows.find((row) => row.name.startsWith('emit, 1 endpoint'));
   if (bare && one) out.push(`\nemit (1 endpoint) p50 ÷ bare insert p50: ${fmt(one.p50 / bare.p50, 2)}`);
+  const after = r.rows.find((row) => row.name.includes('after another connection wrote'));
+  if (one && after)
+    out.push(
+      `\nemit right after another connection's write: p50 ${fmt(after.p50 / one.p50, 2)}x emit alone, ` +
+        `p99 ${fmt(after.p99)} µs against ${fmt(one.p99)} µs`,
+    );
   const busy = r.rows.find((row) => row.name.startsWith('emit while the worker delivers'));
   if (bare && busy)
     out.push(
