@@ -8,23 +8,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchDir, fmt, int, median, startReceiver } from './lib.mjs';
+import { benchDir, buildArgs, fmt, int, median, numberArg, startReceiver } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const concurrency = arg('concurrency', 16);
-const events = arg('events', 5_000);
-const rounds = arg('rounds', 5);
+const concurrency = numberArg('concurrency', 16);
+const events = numberArg('events', 5_000);
+const rounds = numberArg('rounds', 5);
 
-const builds = process.argv
-  .slice(2)
-  .filter((a) => a.includes('='))
-  .map((a) => {
-    const [name, dir] = a.split('=');
-    return { name, dir: path.resolve(dir) };
-  });
+const builds = buildArgs();
 if (builds.length === 0) {
   const copy = path.join(benchDir, '.ab', `current-${process.pid}`);
   process.once('exit', () => fs.rmSync(copy, { recursive: true, force: true }));

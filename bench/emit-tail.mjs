@@ -11,12 +11,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { benchDir, fmt, median, payloadOfKb, percentile, startReceiver, tempDir } from './lib.mjs';
-
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
+import {
+  benchDir,
+  buildArgs,
+  emitAtRate,
+  fmt,
+  median,
+  numberArg,
+  payloadOfKb,
+  percentile,
+  startReceiver,
+  tempDir,
+} from './lib.mjs';
 
 if (process.argv[2] === 'child') {
   const { rate, seconds, url } = JSON.parse(process.argv[3]);
@@ -53,7 +59,6 @@ if (process.argv[2] === 'child') {
   sender.on('delivered', () => delivered++);
   await new Promise((resolve) => setTimeout(resolve, 300)); // the worker is up
   const n = Math.round(rate * seconds);
-  const samples = new Float64Array(n);
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const stalls = { count: 0, last: performance.now() };
   const watch = setInterval(() => {
@@ -62,23 +67,7 @@ if (process.argv[2] === 'child') {
     stalls.last = now;
   }, 1);
   loop.enable();
-  let i = 0;
-  const start = performance.now();
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.min(n, Math.floor(((performance.now() - start) / 1_000) * rate));
-      for (; i < due; i++) {
-        const t0 = process.hrtime.bigint();
-        sender.emit('order.created', payload);
-        samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
-      }
-      if (i >= n) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 10);
-  });
-  const elapsed = (performance.now() - start) / 1_000;
+  const { samples, seconds: elapsed } = await emitAtRate(sender, payload, n, rate);
   loop.disable();
   clearInterval(watch);
   const deliveredInWindow = delivered;
@@ -103,15 +92,9 @@ if (process.argv[2] === 'child') {
   process.exit(0);
 }
 
-const rounds = arg('rounds', 3);
-const cfg = { rate: arg('rate', 2_000), seconds: arg('seconds', 8) };
-const builds = process.argv
-  .slice(2)
-  .filter((a) => a.includes('='))
-  .map((a) => {
-    const [name, dir] = a.split('=');
-    return { name, dir: path.resolve(dir) };
-  });
+const rounds = numberArg('rounds', 3);
+const cfg = { rate: numberArg('rate', 2_000), seconds: numberArg('seconds', 8) };
+const builds = buildArgs();
 if (builds.length === 0) builds.push({ name: 'hookline', dir: path.join(benchDir, '..', 'dist') });
 
 function run(build, url) {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { WebhookSender } from 'hookline';
-import { payloadOfKb, percentile, quick, startReceiver, tempDir, writeResult } from './lib.mjs';
+import { emitAtRate, payloadOfKb, percentile, quick, startReceiver, tempDir, writeResult } from './lib.mjs';
 import { renderEmit } from './report.mjs';
 
 const N = quick ? 1_000 : 10_000;
@@ -128,24 +128,7 @@ for (const endpoints of [1, 10, 100]) {
   sender.on('delivered', () => delivered++);
   await new Promise((resolve) => setTimeout(resolve, 300)); // the worker is up
   const n = quick ? 1_000 : 20_000;
-  const samples = new Float64Array(n);
-  let i = 0;
-  const start = performance.now();
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.min(n, Math.floor(((performance.now() - start) / 1_000) * RATE));
-      for (; i < due; i++) {
-        const t0 = process.hrtime.bigint();
-        sender.emit('order.created', payload);
-        samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
-      }
-      if (i >= n) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 10);
-  });
-  const seconds = (performance.now() - start) / 1_000;
+  const { samples, seconds } = await emitAtRate(sender, payload, n, RATE);
   await sender.drain();
   samples.sort();
   rows.push([

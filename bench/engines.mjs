@@ -7,15 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WebhookSender } from 'hookline';
-import { median, payloadOfKb, quick, startReceiver } from './lib.mjs';
+import { median, numberArg, payloadOfKb, quick, startReceiver } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const ROUNDS = arg('rounds', quick ? 1 : 3);
-const N = arg('events', quick ? 1_000 : 5_000);
-const C = arg('concurrency', 64);
+const ROUNDS = numberArg('rounds', quick ? 1 : 3);
+const N = numberArg('events', quick ? 1_000 : 5_000);
+const C = numberArg('concurrency', 64);
 const LATENCY_SAMPLES = quick ? 20 : 200;
 const payload = payloadOfKb(1);
 const receiver = await startReceiver();

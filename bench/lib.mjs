@@ -304,3 +304,45 @@ export async function checkPostgres() {
   }
   return { ok: false, reason };
 }
+
+/** `--name N` from the command line, as a number, or `fallback`. */
+export function numberArg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
+
+/** The `name=path/to/dist` arguments: builds of hookline to measure, each with an absolute directory. */
+export function buildArgs() {
+  return process.argv
+    .slice(2)
+    .filter((a) => a.includes('='))
+    .map((a) => {
+      const [name, dir] = a.split('=');
+      return { name, dir: path.resolve(dir) };
+    });
+}
+
+/**
+ * Emits `n` events at `rate` a second, in steps every 10 ms, timing each emit (µs, unsorted).
+ * Resolves with the samples and the seconds it took.
+ */
+export async function emitAtRate(sender, payload, n, rate) {
+  const samples = new Float64Array(n);
+  let i = 0;
+  const start = performance.now();
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.min(n, Math.floor(((performance.now() - start) / 1_000) * rate));
+      for (; i < due; i++) {
+        const t0 = process.hrtime.bigint();
+        sender.emit('order.created', payload);
+        samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+      }
+      if (i >= n) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 10);
+  });
+  return { samples, seconds: (performance.now() - start) / 1_000 };
+}
