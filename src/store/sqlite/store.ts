@@ -27,15 +27,11 @@ const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
 /**
  * WAL bytes past which the checkpoint runs in-thread, to catch up with a worker that cannot. The worker
  * has by then copied most frames, so what is left is short: the frames written since, and the sync.
+ * For the engine's worker thread, with the write gate shut (emits wait for it: about 2 ms at the median
+ * on this project's machine, mostly two fsyncs; at 2,000 emits/s, 70 MB of WAL a second, several times
+ * a second). It keeps the file and its WAL small, which retention's size target counts on.
  */
 const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
-/**
- * The same for the engine's worker thread, whose in-thread checkpoint shuts the write gate (emits wait
- * for it). Its cost is mostly two fsyncs (the WAL's, the file's): about 2 ms at the median on this
- * project's machine (see `catchUp`); at 2,000 emits/s and as many deliveries (70 MB of WAL a second)
- * it runs about once a second at this size.
- */
-const WAL_GATED_LIMIT_BYTES = 16 * WAL_CHECKPOINT_BYTES;
 /** Passes of the checkpoint worker before the gated checkpoint (see `catchUp`). */
 const CATCH_UP_PASSES = 2;
 /** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
@@ -174,7 +170,7 @@ export class SqliteStore {
     if (now - this.walCheckedAt < WAL_CHECK_INTERVAL_MS) return;
     this.walCheckedAt = now;
     const size = fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-    if (size > (this.gate === null ? WAL_HARD_LIMIT_BYTES : WAL_GATED_LIMIT_BYTES)) {
+    if (size > WAL_HARD_LIMIT_BYTES) {
       // The checkpoint worker's passes run while others keep writing, so under a steady load they
       // may never reach the end of the WAL, and the WAL only restarts (and is truncated) after one that
       // does. Past the limit, one in-thread checkpoint with every writer held catches up; with the
