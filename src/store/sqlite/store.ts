@@ -75,9 +75,9 @@ export class SqliteStore {
   readonly checkpointer: Checkpointer | null = null;
   private walCheckedAt = 0;
   /**
-   * Past the gated limit: how many more passes of the checkpoint worker before `finishCheckpoint`. Each pass
-   * leaves less to copy and to sync: measured, the gated checkpoint took 2.2 ms at the median after two
-   * passes, 3.5 ms after one, 1.9 ms after three.
+   * Past the hard limit, with a gate: how many more passes of the checkpoint worker before
+   * `finishCheckpoint`. Each pass leaves less to copy and to sync: measured, the gated checkpoint
+   * took 2.2 ms at the median after two passes, 3.5 ms after one, 1.9 ms after three.
    */
   private catchUp = 0;
 
