@@ -101,9 +101,11 @@ describe('the write gate in a sender', () => {
     senders.push(s);
     return s;
   }
+  /** The memory the sender's emits and its worker share (the worker's SQLite store config carries it). */
   const gateOf = (s: WebhookSender) =>
-    (s as unknown as Record<symbol, { options: { gate: WriteGate } }>)[Symbol.for('hookline.engine')]!.options
-      .gate;
+    (s as unknown as Record<symbol, { options: { config: { store: { gate: SharedArrayBuffer } } } }>)[
+      Symbol.for('hookline.engine')
+    ]!.options.config.store.gate;
 
   it('emit waits at a shut gate, but not inside the application’s own transaction', () => {
     const db = new Database(tmp.file());
@@ -111,9 +113,9 @@ describe('the write gate in a sender', () => {
     const s = new WebhookSender({ database: db, engine: 'worker', allowPrivateNetworks: true });
     senders.push(s);
     const gate = gateOf(s);
-    expect(gate).toBeInstanceOf(WriteGate);
+    expect(gate).toBeInstanceOf(SharedArrayBuffer);
     s.endpoints.add({ url: 'https://hooks.example.com/a' });
-    const cell = new Int32Array(gate.buffer);
+    const cell = new Int32Array(gate);
     Atomics.store(cell, 0, 1);
     const wait = vi.spyOn(Atomics, 'wait');
     // Nothing opens it here: the emit waits its limit, then writes (SQLite's lock is free).
@@ -142,7 +144,7 @@ describe('the write gate in a sender', () => {
     s.on('error', (e) => seen.push(e.code));
     s.emit('order.created', {});
     await s.drain();
-    const gate = gateOf(s);
+    const gate = new WriteGate(gateOf(s));
     Atomics.store(new Int32Array(gate.buffer), 0, 1); // as if it died mid-write
     const engine = (s as unknown as Record<symbol, { thread: Worker | null }>)[
       Symbol.for('hookline.engine')

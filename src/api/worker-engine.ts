@@ -5,18 +5,12 @@ import { WorkerEngine } from '../engine/worker/host.js';
 import type { WorkerStore } from '../engine/worker/protocol.js';
 import { InvalidOptionError } from '../shared/errors/input.js';
 import type { ResolvedOptions } from '../shared/options.js';
-import type { WriteGate } from '../shared/write-gate.js';
 
 /**
  * The delivery engine in a worker thread (`engine: 'worker'`), for either store: the options that
  * are data go over, the application's retry function and lookup are answered on this thread.
  */
-export function startWorkerEngine(
-  o: ResolvedOptions,
-  store: WorkerStore,
-  bus: SenderBus,
-  gate: WriteGate | null = null,
-): WorkerEngine {
+export function startWorkerEngine(o: ResolvedOptions, store: WorkerStore, bus: SenderBus): WorkerEngine {
   // Built next to this module: dist/worker.js beside the chunk this code is bundled in. Run from
   // its TypeScript source (this repository's tests), the sender starts the built worker.
   const here = import.meta.url;
@@ -50,7 +44,6 @@ export function startWorkerEngine(
     retry: typeof o.retry === 'function' ? o.retry : null,
     lookup: o.lookup,
     bus,
-    gate,
   });
   bus.listenersChanged = () => engine.listenersChanged();
   return engine;

@@ -1,12 +1,10 @@
-import type { Database, Transaction } from 'better-sqlite3';
+import type { Transaction } from 'better-sqlite3';
 import { iso } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors/input.js';
 import { newEventId } from '../../shared/ids.js';
 import type { EmittedEvent } from '../../shared/types.js';
 import type { WriteGate } from '../../shared/write-gate.js';
 import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
-import type { EndpointSql } from '../../store/sqlite/endpoint-sql.js';
-import type { OutboxSql } from '../../store/sqlite/outbox-sql.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
 import {
   checkEventArray,
@@ -21,12 +19,8 @@ export class Emitter {
   private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
   private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
 
-  private readonly db: Database;
-  private readonly outbox: OutboxSql;
-  private readonly endpoints: EndpointSql;
-
   constructor(
-    store: SqliteStore,
+    private readonly store: SqliteStore,
     private readonly cache: EndpointCache,
     private readonly maxPayloadBytes: number,
     /** Told of every delivery written, so the dispatcher claims it at once. */
@@ -35,9 +29,6 @@ export class Emitter {
     private readonly gate: WriteGate | null,
   ) {
     const { db } = store;
-    this.db = db;
-    this.outbox = store.outbox;
-    this.endpoints = store.endpoints;
     this.insertOne = db.transaction((event, now) => {
       this.cache.refresh();
       return this.write(event, now);
@@ -72,26 +63,26 @@ export class Emitter {
    * already: it may hold the write lock the worker waits for.
    */
   private waitForWorker(): void {
-    if (this.gate !== null && !this.db.inTransaction) this.gate.pass();
+    if (this.gate !== null && !this.store.db.inTransaction) this.gate.pass();
   }
 
   private write(event: PreparedEvent, now: number): EmittedEvent {
     if (event.idempotencyKey !== null) {
-      const existing = this.outbox.findIdempotent(event.tenant, event.idempotencyKey);
+      const existing = this.store.outbox.findIdempotent(event.tenant, event.idempotencyKey);
       if (existing) return emittedAgain(existing);
     }
     let targets = this.cache.matching(event.type, event.tenant);
     if (event.endpointIds !== null) {
       const wanted = new Set(event.endpointIds);
       for (const id of wanted) {
-        if (this.cache.get(id) === undefined && this.endpoints.get(id) === undefined)
+        if (this.cache.get(id) === undefined && this.store.endpoints.get(id) === undefined)
           throw new NotFoundError('endpoint', id);
       }
       targets = targets.filter((endpoint) => wanted.has(endpoint.id));
     }
     for (const endpoint of targets) this.onScheduled(endpoint.id, now);
     const id = newEventId();
-    this.outbox.insertEvent(
+    this.store.outbox.insertEvent(
       newEventRow(id, event, now),
       targets.map((endpoint) => endpoint.id),
     );

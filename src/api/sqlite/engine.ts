@@ -24,7 +24,6 @@ export function createSqliteEngine(
       o,
       { kind: 'sqlite', file: databaseFile(o.database)!, tablePrefix: o.tablePrefix, gate: gate!.buffer },
       bus,
-      gate,
     );
   }
   return createInlineEngine(

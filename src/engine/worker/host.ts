@@ -6,7 +6,7 @@ import type { LookupFunction } from '../../shared/lookup.js';
 import type { RetryFunction } from '../../shared/retry.js';
 import { isRetryDelay } from '../../shared/retry.js';
 import { describe } from '../../shared/validate.js';
-import type { WriteGate } from '../../shared/write-gate.js';
+import { WriteGate } from '../../shared/write-gate.js';
 import type { SenderBus } from '../bus.js';
 import type { EngineControl } from '../control.js';
 import type { SenderEvents } from '../notices.js';
@@ -31,8 +31,6 @@ export interface WorkerEngineOptions {
   retry: RetryFunction | null;
   lookup: LookupFunction | undefined;
   bus: SenderBus;
-  /** Opened whenever the worker stops: it may have died with the gate shut. */
-  gate: WriteGate | null;
 }
 
 /**
@@ -57,11 +55,16 @@ export class WorkerEngine implements EngineControl {
   readonly #drains = new Map<number, () => void>();
   #closed: (() => void) | null = null;
   readonly #slot = new SharedArrayBuffer(RETRY_SLOT_BYTES);
+  /** The SQLite store's write gate: opened whenever the worker stops, which may have died with it shut. */
+  readonly #gate: WriteGate | null;
 
   /** Retention sweeps run in the worker, on its connection. */
   readonly sweeps = true;
 
-  constructor(private readonly options: WorkerEngineOptions) {}
+  constructor(private readonly options: WorkerEngineOptions) {
+    const { store } = options.config;
+    this.#gate = store.kind === 'sqlite' ? new WriteGate(store.gate) : null;
+  }
 
   get started(): boolean {
     return this.#started;
@@ -157,7 +160,7 @@ export class WorkerEngine implements EngineControl {
   }
 
   #exited(worker: Worker, code: number): void {
-    this.options.gate?.open();
+    this.#gate?.open();
     if (worker !== this.#worker) return;
     this.#worker = null;
     this.#inFlight = 0;

@@ -145,7 +145,11 @@ export class SqliteStore {
 
   /** Runs `fn` in a write transaction (BEGIN IMMEDIATE), the write gate shut while it runs. */
   write<T>(fn: () => T): T {
-    const run = () => this.db.transaction(fn).immediate();
+    return this.gated(() => this.db.transaction(fn).immediate());
+  }
+
+  /** Runs `run` with the write gate shut, when this connection has one. */
+  private gated<T>(run: () => T): T {
     return this.gate === null ? run() : this.gate.hold(run);
   }
 
@@ -192,9 +196,7 @@ export class SqliteStore {
    */
   private finishCheckpoint(): void {
     if (!this.db.open || this.db.inTransaction) return;
-    const run = () => this.db.pragma('wal_checkpoint(PASSIVE)');
-    if (this.gate === null) run();
-    else this.gate.hold(run);
+    this.gated(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
   }
 
   /**
