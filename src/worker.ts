@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     switch (message.t) {
       case 'due':
         for (const [endpointId, at] of message.due) engine.scheduled(endpointId ?? undefined, at);
+        if (message.queued) engine.queued();
         sayWhenIdle(message.seq);
         return;
       case 'reset':

@@ -163,8 +163,16 @@ export function checkEventArray(items: unknown): asserts items is unknown[] {
 }
 
 /** The event row to store for `event`. */
-export function newEventRow(id: string, event: PreparedEvent, now: number): NewEvent {
+/**
+ * The most deliveries an emit writes itself (when no older event waits for fan-out); an event to
+ * more endpoints is queued, and the engine creates its deliveries.
+ */
+export const INLINE_FANOUT = 4;
+
+export function newEventRow(id: string, event: PreparedEvent, now: number, targets: number): NewEvent {
   return {
+    targets,
+    endpointIds: event.endpointIds,
     id,
     type: event.type,
     tenant: event.tenant,

@@ -22,6 +22,10 @@ export type NoClaim = 'busy' | 'full';
 /** What one claim step works with. */
 export interface StepContext {
   store: DispatchStore;
+  /** Events may wait for fan-out (an emit said so, the poll, or the last pass left some). */
+  fanout: { pending: boolean };
+  /** Asks for another turn soon. */
+  wake: () => void;
   planner: ClaimPlanner;
   attempts: Attempts;
   results: Results;
@@ -29,9 +33,24 @@ export interface StepContext {
   lease: (now: number) => Lease;
 }
 
+/**
+ * Creates the deliveries of events waiting for fan-out, one short transaction per pass: their
+ * endpoints are due now. A pass that leaves some asks for another turn, so that results and claims
+ * go on in between.
+ */
+export async function fanOut(ctx: StepContext): Promise<void> {
+  if (!ctx.fanout.pending || ctx.store.busy()) return;
+  const now = ctx.now();
+  const { endpoints, more } = await ctx.store.expand(now);
+  for (const endpointId of endpoints) ctx.planner.due(endpointId, now);
+  ctx.fanout.pending = more;
+  if (more) ctx.wake();
+}
+
 /** Plans and claims as many rows as there are free slots. */
 export async function claimStep(ctx: StepContext): Promise<ClaimStep | NoClaim> {
   const { store, planner } = ctx;
+  await fanOut(ctx);
   const free = ctx.attempts.free;
   if (free <= 0) return 'full';
   const now = ctx.now();
@@ -55,6 +74,7 @@ export async function recordThenClaim(
   recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
 ): Promise<ClaimStep | NoClaim> {
   const { store, planner, results } = ctx;
+  await fanOut(ctx);
   const endpoints = await store.endpoints();
   // As in claimStep: the await let other code run.
   if (store.busy()) return 'busy';
@@ -115,6 +135,7 @@ export async function settleStep(
 /** The slow poll's look at the store: leases left by dead senders, rows and health written by others. */
 export async function refresh(ctx: StepContext): Promise<void> {
   const { store, planner } = ctx;
+  ctx.fanout.pending = true;
   await store.expireLeases(ctx.now());
   const endpoints = await store.endpoints();
   const mark = planner.mark();

@@ -14,6 +14,8 @@ export interface EngineControl {
   start(): void;
   /** The endpoint (every endpoint: `undefined`) has rows due at `at`: look now, not at the next poll. */
   scheduled(endpointId: string | undefined, at: number): void;
+  /** Events wait for fan-out: create their deliveries now, not at the next poll. */
+  queued(): void;
   /** The endpoint was enabled again or given a new URL. */
   resetHealth(endpointId: string): void;
   /** Someone started or stopped listening to an event: the engine builds only what is heard. */
@@ -39,6 +41,7 @@ export function inlineEngine(dispatcher: Dispatcher, agents: Agents): EngineCont
       else dispatcher.due(endpointId, at);
       dispatcher.wake();
     },
+    queued: () => dispatcher.queued(),
     resetHealth: (endpointId) => dispatcher.resetHealth(endpointId),
     listenersChanged: () => {},
     drain: () => dispatcher.drain(),

@@ -1,7 +1,5 @@
 import { HEALTHY } from '../shared/circuit.js';
-import type { Clock } from '../shared/clock.js';
 import { holdOpen } from '../shared/hold-open.js';
-import type { RetryPolicy } from '../shared/retry.js';
 import { Attempts } from './attempts.js';
 import { CircuitWatch } from './circuit-watch.js';
 import {
@@ -14,24 +12,15 @@ import {
   settleStep,
 } from './claim-step.js';
 import type { ClaimedDelivery } from './claims.js';
+import type { DispatcherOptions } from './dispatcher-options.js';
 import { DueTimer } from './due-timer.js';
 import type { Transport } from './http/attempt.js';
-import { dispatchError, type Notify, type SenderEvents } from './notices.js';
+import { dispatchError, type Notify } from './notices.js';
 import { ClaimPlanner } from './planner.js';
 import { Results } from './results.js';
 import type { DispatchStore } from './store-port.js';
 
-export interface DispatcherOptions {
-  concurrency: number;
-  timeout: number;
-  pollInterval: number;
-  retry: RetryPolicy;
-  clock: Clock;
-  owner: string;
-  endpointConcurrency: number;
-  /** Whether anyone listens to a sender event. */
-  listening: (name: keyof SenderEvents) => boolean;
-}
+export type { DispatcherOptions } from './dispatcher-options.js';
 
 /** Extra time a lease outlives the attempt deadline, in ms, for writing the result. */
 const LEASE_MARGIN_MS = 10_000;
@@ -79,6 +68,9 @@ export class Dispatcher {
     this.dueTimer = new DueTimer(options.clock, () => this.wake());
     this.step = {
       store,
+      // A sender that starts fans out what an earlier one (killed, say) left.
+      fanout: { pending: true },
+      wake: () => this.wake(),
       planner: this.planner,
       attempts: this.attempts,
       results: this.results,
@@ -111,7 +103,13 @@ export class Dispatcher {
     });
   }
 
-  /** Says an endpoint has a row due at `at` (ms), e.g. just emitted. */
+  /** Events wait for fan-out (just emitted). */
+  queued(): void {
+    this.step.fanout.pending = true;
+    this.wake();
+  }
+
+  /** Says an endpoint has a row due at `at` (ms), e.g. just retried. */
   due(endpointId: string, at: number): void {
     this.planner.due(endpointId, at);
   }
@@ -279,6 +277,7 @@ export class Dispatcher {
       (this.attempts.inFlight === 0 &&
         this.results.pending === 0 &&
         this.caughtUp &&
+        !this.step.fanout.pending &&
         !this.turning &&
         !this.turnQueued);
     if (idle) this.resolveIdle();

@@ -19,6 +19,8 @@ export interface LiveEndpoint {
   /** The key being rotated out, and until when (ms) it still signs. */
   previousKey: Buffer | null;
   previousKeyUntil: number;
+  /** Events queued up to this fan-out ticket went to the endpoint before its last change (see FanoutSql). */
+  matchFrom: number;
 }
 
 export function toLive(row: EndpointRow): LiveEndpoint {
@@ -34,6 +36,7 @@ export function toLive(row: EndpointRow): LiveEndpoint {
     key: parseSecret(row.secret),
     previousKey: row.previous_secret === null ? null : parseSecret(row.previous_secret),
     previousKeyUntil: row.previous_secret_until ?? 0,
+    matchFrom: Number(row.match_from ?? 0),
   };
 }
 

@@ -12,6 +12,16 @@ export interface RecordOutcome {
   disabled: { endpointId: string; reason: string }[];
 }
 
+/** What one fan-out pass did. */
+export interface Expansion {
+  /** Endpoints that were given deliveries: due now. */
+  endpoints: Set<string>;
+  /** Deliveries created. */
+  rows: number;
+  /** Events may still wait: call again. */
+  more: boolean;
+}
+
 /** What to claim: the requests, endpoint by endpoint, and how many rows in all. */
 export interface ClaimPlan {
   requests: readonly ClaimRequest[];
@@ -39,6 +49,8 @@ export interface DispatchStore {
     lease: Lease,
     plan: (recorded: RecordOutcome) => ClaimPlan,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan };
+  /** Creates the deliveries of a batch of events waiting for fan-out, in one transaction. */
+  expand(now: number): MaybePromise<Expansion>;
   /** Every endpoint's health, as recorded by any process. */
   healths(): MaybePromise<Map<string, HealthState>>;
   /** When each endpoint's earliest pending row is due (`null`: none). */

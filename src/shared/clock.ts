@@ -23,3 +23,9 @@ export const systemClock: Clock = {
 
 /** A time in ms since the epoch as the ISO string the public API shows. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The earlier of two times (ms), either of which may be unknown (`null`). */
+export function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}

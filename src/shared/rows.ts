@@ -21,6 +21,8 @@ export interface EndpointRow {
   concurrency: number | null;
   rate_limit_per_second: number | null;
   ordering: 'none' | 'fifo';
+  /** Set by the store on every change (see FanoutSql.settle); absent on a row not yet written. */
+  match_from?: number;
 }
 
 export interface EventRow {

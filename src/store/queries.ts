@@ -9,6 +9,10 @@ export interface NewEvent {
   orderingKey: string | null;
   payload: string;
   createdAt: number;
+  /** How many endpoints it matched at emit: the deliveries its fan-out creates. */
+  targets: number;
+  /** Emit's `endpointIds`, when it gave some (fan-out keeps to them). */
+  endpointIds: readonly string[] | null;
 }
 
 export interface EventFilter {

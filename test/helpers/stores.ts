@@ -121,7 +121,15 @@ const probe = await probePostgres();
 
 export function postgresStore(): StoreFactory {
   const schema = uniqueSchema('shared');
-  const tables = ['endpoints', 'events', 'deliveries', 'attempts', 'endpoint_health', 'endpoint_minutes'];
+  const tables = [
+    'endpoints',
+    'events',
+    'deliveries',
+    'attempts',
+    'endpoint_health',
+    'endpoint_minutes',
+    'fanout',
+  ];
   let pool: pg.Pool | undefined;
   let migrated = false;
   return {

@@ -11,6 +11,7 @@ import type { PgStore } from '../../store/postgres/store.js';
 import {
   checkEventArray,
   emittedAgain,
+  INLINE_FANOUT,
   newEventRow,
   type PreparedEvent,
   prepare,
@@ -27,6 +28,8 @@ export interface PgEmitterContext {
   call<T>(method: string, fn: () => Promise<T>): Promise<T>;
   /** The endpoint has a row due at `at`: the engine looks now. */
   scheduled(endpointId: string, at: number): void;
+  /** Events wait for fan-out: the engine looks now. */
+  queued(): void;
 }
 
 const EMIT_MANY_KEYS = new Set(['client']);
@@ -43,8 +46,8 @@ export class PgEmitter {
     const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
     return this.ctx.call('emit', async () => {
       const now = this.ctx.clock.now();
-      const { emitted, endpointIds } = await this.write(client ?? this.ctx.pool, prepared, now);
-      this.schedule(endpointIds, now);
+      const emitted = await this.write(client ?? this.ctx.pool, prepared, now);
+      this.schedule([emitted]);
       return emitted;
     });
   }
@@ -62,38 +65,28 @@ export class PgEmitter {
     if (prepared.length === 0) return Promise.resolve([]);
     return this.ctx.call('emitMany', async () => {
       const now = this.ctx.clock.now();
-      const endpointIds: string[] = [];
       const writeAll = async (db: Queryable) => {
         const out: EmittedEvent[] = [];
-        for (const event of prepared) {
-          const written = await this.write(db, event, now);
-          out.push(written.emitted);
-          endpointIds.push(...written.endpointIds);
-        }
+        for (const event of prepared) out.push(await this.write(db, event, now));
         return out;
       };
       const out = client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
-      // After the commit of its own transaction: a claim before it would find nothing and call the endpoint done.
-      this.schedule(endpointIds, now);
+      // After the commit of its own transaction: a fan-out before it would find nothing.
+      this.schedule(out);
       return out;
     });
   }
 
   /**
-   * Tells the dispatcher the endpoints have rows due. Inside the application's
-   * transaction the rows are not visible yet: the claim then finds nothing, and
-   * the NOTIFY at commit wakes the dispatcher again.
+   * Tells the engine events wait for fan-out. Inside the application's transaction they are not
+   * visible yet: the engine then finds nothing, and the NOTIFY at commit wakes it again.
    */
-  private schedule(endpointIds: readonly string[], now: number): void {
-    for (const endpointId of endpointIds) this.ctx.scheduled(endpointId, now);
+  private schedule(emitted: readonly EmittedEvent[]): void {
+    if (emitted.some((event) => event.deliveries > 0)) this.ctx.queued();
   }
 
-  /** Writes one event and its deliveries; returns it with the endpoints it went to (none when idempotent). */
-  private async write(
-    db: Queryable,
-    event: PreparedEvent,
-    now: number,
-  ): Promise<{ emitted: EmittedEvent; endpointIds: string[] }> {
+  /** Writes one event, queued for fan-out to the endpoints it matches. */
+  private async write(db: Queryable, event: PreparedEvent, now: number): Promise<EmittedEvent> {
     const { cache, store } = this.ctx;
     await cache.refresh();
     let targets = cache.matching(event.type, event.tenant);
@@ -106,17 +99,17 @@ export class PgEmitter {
       targets = targets.filter((endpoint) => wanted.has(endpoint.id));
     }
     const id = newEventId();
-    const seq = await store.outbox.insertEvent(
-      db,
-      newEventRow(id, event, now),
-      targets.map((endpoint) => endpoint.id),
-    );
+    // A few deliveries are written now; more are the engine's to create (PgFanoutSql), so the emit
+    // costs the same for any number.
+    const ids = targets.map((endpoint) => endpoint.id);
+    const row = newEventRow(id, event, now, ids.length);
+    const seq = await store.outbox.insertEvent(db, row, ids.length <= INLINE_FANOUT ? ids : null);
     if (seq === null) {
       // An event with this idempotency key exists: return it, store nothing.
       const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
-      return { emitted: emittedAgain(existing), endpointIds: [] };
+      return emittedAgain(existing);
     }
-    const emitted = { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
-    return { emitted, endpointIds: targets.map((endpoint) => endpoint.id) };
+    for (const endpointId of ids.length <= INLINE_FANOUT ? ids : []) this.ctx.scheduled(endpointId, now);
+    return { id, type: event.type, createdAt: iso(now), deliveries: ids.length };
   }
 }

@@ -32,7 +32,7 @@ export class PgEvents {
       const seq = await this.ctx.store.outbox.eventSeq(id);
       if (seq === undefined) throw new NotFoundError('event', id);
       if (endpointIds.length > 0)
-        await this.ctx.store.outbox.insertDeliveries(seq, endpointIds, event.orderingKey, now);
+        await this.ctx.store.outbox.insertReplays(seq, endpointIds, event.orderingKey, now);
       for (const endpointId of endpointIds) this.ctx.scheduled(endpointId, now);
       return endpointIds.length;
     });

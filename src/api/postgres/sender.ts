@@ -3,6 +3,7 @@ import { SenderBus } from '../../engine/bus.js';
 import type { EngineControl } from '../../engine/control.js';
 import { createUrlPolicy } from '../../engine/engine.js';
 import type { SenderEvents } from '../../engine/notices.js';
+import { earliest } from '../../shared/clock.js';
 import { WebhookError } from '../../shared/errors/base.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
 import { NotStartedError } from '../../shared/errors/state.js';
@@ -109,13 +110,18 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       maxPayloadBytes: o.maxPayloadBytes,
       call,
       scheduled: (endpointId, at) => engine.scheduled(endpointId, at),
+      queued: () => engine.queued(),
     });
     this.#listener = new PgListener({
       pool: this.#pool,
       outbox: store.outbox,
       retryInterval: o.pollInterval,
       isClosed,
-      onDue: () => engine.scheduled(undefined, o.clock.now()),
+      // Another sender emitted (events to fan out) or fanned out (rows due).
+      onDue: () => {
+        engine.queued();
+        engine.scheduled(undefined, o.clock.now());
+      },
       report: (error, message) => this.#report(error, message),
     });
     this.#maintenance = new PgMaintenance({
@@ -195,13 +201,17 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   /** Counts by status (every sender's rows), attempts in flight here, and how late the most overdue delivery is. */
   stats(): Promise<SenderStats> {
     return this.#call('stats', async () => {
-      const [counts, due, openCircuits] = await Promise.all([
+      const [counts, pendingDue, queued, openCircuits] = await Promise.all([
         this.#store.log.counts(),
         this.#store.log.earliestPendingDueAt(),
+        this.#store.fanout.totals(),
         this.#store.health.openCircuits(),
       ]);
+      // Events waiting for fan-out count as the pending deliveries they will become.
+      const due = earliest(pendingDue, queued.oldestAt);
       return {
         ...counts,
+        pending: counts.pending + queued.deliveries,
         inFlight: this.#engine.inFlightCount,
         oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
         openCircuits,

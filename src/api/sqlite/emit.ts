@@ -1,4 +1,5 @@
 import type { Transaction } from 'better-sqlite3';
+import type { EngineControl } from '../../engine/control.js';
 import { iso } from '../../shared/clock.js';
 import { NotFoundError } from '../../shared/errors/input.js';
 import { newEventId } from '../../shared/ids.js';
@@ -9,6 +10,7 @@ import type { SqliteStore } from '../../store/sqlite/store.js';
 import {
   checkEventArray,
   emittedAgain,
+  INLINE_FANOUT,
   newEventRow,
   type PreparedEvent,
   prepare,
@@ -18,22 +20,26 @@ import {
 export class Emitter {
   private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
   private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
+  /** The transaction under way queued an event for fan-out. */
+  private queued = false;
 
   constructor(
     private readonly store: SqliteStore,
     private readonly cache: EndpointCache,
     private readonly maxPayloadBytes: number,
-    /** Told of every delivery written, so the dispatcher claims it at once. */
-    private readonly onScheduled: (endpointId: string, at: number) => void,
+    /** Told of deliveries written and of events queued for fan-out, so it looks at once. */
+    private readonly engine: Pick<EngineControl, 'scheduled' | 'queued'>,
     /** The engine worker's write gate: an emit waits there rather than in SQLite's busy handler. */
     private readonly gate: WriteGate | null,
   ) {
     const { db } = store;
     this.insertOne = db.transaction((event, now) => {
+      this.queued = false;
       this.cache.refresh();
       return this.write(event, now);
     });
     this.insertMany = db.transaction((events, now) => {
+      this.queued = false;
       this.cache.refresh();
       return events.map((event) => this.write(event, now));
     });
@@ -47,7 +53,7 @@ export class Emitter {
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
     const event = prepare(type, payload, options, this.maxPayloadBytes, '');
     this.waitForWorker();
-    return this.insertOne.immediate(event, now);
+    return this.queuedAfter(this.insertOne.immediate(event, now));
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
@@ -55,7 +61,14 @@ export class Emitter {
     const prepared = prepareMany(items, this.maxPayloadBytes);
     if (prepared.length === 0) return [];
     this.waitForWorker();
-    return this.insertMany.immediate(prepared, now);
+    return this.queuedAfter(this.insertMany.immediate(prepared, now));
+  }
+
+  /** Wakes the engine when the transaction just run queued events for fan-out. */
+  private queuedAfter<T>(emitted: T): T {
+    if (this.queued) this.engine.queued();
+    this.queued = false;
+    return emitted;
   }
 
   /**
@@ -80,12 +93,14 @@ export class Emitter {
       }
       targets = targets.filter((endpoint) => wanted.has(endpoint.id));
     }
-    for (const endpoint of targets) this.onScheduled(endpoint.id, now);
     const id = newEventId();
-    this.store.outbox.insertEvent(
-      newEventRow(id, event, now),
-      targets.map((endpoint) => endpoint.id),
-    );
+    const ids = targets.map((endpoint) => endpoint.id);
+    // A few deliveries are written now, unless older events still wait for fan-out (they must get
+    // theirs first); more are the engine's to create (FanoutSql), so the emit costs the same for any number.
+    const inline = ids.length <= INLINE_FANOUT && !this.store.fanout.waiting();
+    this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length), inline ? ids : null);
+    if (inline) for (const endpointId of ids) this.engine.scheduled(endpointId, now);
+    else if (ids.length > 0) this.queued = true;
     return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
   }
 }

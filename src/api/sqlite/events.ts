@@ -36,7 +36,7 @@ export class Events {
         this.ctx.cache.refresh();
         const endpointIds = this.ctx.cache.replayTargets(event.type, event.tenant, ids);
         const seq = this.ctx.store.outbox.eventSeq(id)!;
-        this.ctx.store.outbox.insertDeliveries(seq, endpointIds, event.orderingKey, now);
+        this.ctx.store.outbox.insertReplays(seq, endpointIds, event.orderingKey, now);
         return endpointIds;
       })
       .immediate();

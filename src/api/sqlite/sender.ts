@@ -2,6 +2,7 @@ import { SenderBus } from '../../engine/bus.js';
 import type { EngineControl } from '../../engine/control.js';
 import { createUrlPolicy } from '../../engine/engine.js';
 import type { SenderEvents } from '../../engine/notices.js';
+import { earliest } from '../../shared/clock.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
 import { NotStartedError } from '../../shared/errors/state.js';
 import { holdOpen } from '../../shared/hold-open.js';
@@ -80,7 +81,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.events = new Events(ctx);
     this.deliveries = new Deliveries(ctx);
     this.#maintenance = new Maintenance(store, o.resolved.retention, o.clock);
-    this.#emitter = new Emitter(store, cache, o.maxPayloadBytes, scheduled, gate);
+    this.#emitter = new Emitter(store, cache, o.maxPayloadBytes, engine, gate);
 
     if (o.autoStart) this.start();
   }
@@ -133,9 +134,11 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   stats(): SenderStats {
     if (this.#closed) throw new SenderClosedError('stats');
     const log = this.#store.log;
-    const due = log.earliestPendingDueAt();
+    // Events waiting for fan-out count as the pending deliveries they will become.
+    const queued = this.#store.fanout.totals();
+    const due = earliest(log.earliestPendingDueAt(), queued.oldestAt);
     return {
-      pending: log.countByStatus('pending'),
+      pending: log.countByStatus('pending') + queued.deliveries,
       sending: log.countByStatus('sending'),
       succeeded: log.countByStatus('succeeded'),
       failed: log.countByStatus('failed'),

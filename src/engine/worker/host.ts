@@ -48,6 +48,8 @@ export class WorkerEngine implements EngineControl {
   #crashes = 0;
   #lastError: Error | null = null;
   #due = new Map<string | null, number>();
+  /** Events wait for fan-out since the last message. */
+  #queued = false;
   #dueQueued = false;
   /** The last batch of due hints sent; the worker says when it is idle as of one. */
   #seq = 0;
@@ -90,6 +92,16 @@ export class WorkerEngine implements EngineControl {
     const key = endpointId ?? null;
     const known = this.#due.get(key);
     if (known === undefined || at < known) this.#due.set(key, at);
+    this.#hint();
+  }
+
+  queued(): void {
+    if (this.#worker === null) return;
+    this.#queued = true;
+    this.#hint();
+  }
+
+  #hint(): void {
     // One message per burst of emits: the worker wakes once, at the end of this synchronous run.
     if (this.#dueQueued) return;
     this.#dueQueued = true;
@@ -99,11 +111,13 @@ export class WorkerEngine implements EngineControl {
   /** Sends the due hints gathered so far; before a drain too, so the worker knows of every emit first. */
   #flushDue(): void {
     this.#dueQueued = false;
-    if (this.#due.size === 0) return;
+    if (this.#due.size === 0 && !this.#queued) return;
     const due = [...this.#due];
+    const queued = this.#queued;
     this.#due.clear();
+    this.#queued = false;
     this.#seq++;
-    this.#post({ t: 'due', due, seq: this.#seq });
+    this.#post({ t: 'due', due, queued, seq: this.#seq });
     // Work due now keeps the process up, as an inline engine's requests do, until the worker is idle.
     this.#worker?.ref();
   }

@@ -54,7 +54,8 @@ export interface WireError {
 
 export type ToWorker =
   | { t: 'start' }
-  | { t: 'due'; due: [string | null, number][]; seq: number }
+  /** Due hints (`null`: every endpoint), and whether events wait for fan-out. */
+  | { t: 'due'; due: [string | null, number][]; queued: boolean; seq: number }
   | { t: 'reset'; endpointId: string }
   | { t: 'heard'; heard: (keyof SenderEvents)[] }
   | { t: 'drain'; id: number }

@@ -4,6 +4,7 @@ import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
 import type { DispatchStore, RecordOutcome } from '../../engine/store-port.js';
 import type { CircuitConfig, HealthState } from '../../shared/circuit.js';
+import type { Expansion } from '../fanout.js';
 import { type Queryable, transaction } from './db.js';
 import type { PgStore } from './store.js';
 /** What the dispatcher reads of the endpoints (`PgEndpointCache`: the enabled ones, following every sender's changes). */
@@ -11,7 +12,11 @@ export interface PgEndpointSource {
   refresh(): Promise<void>;
   all(): readonly LiveEndpoint[];
   get(id: string): LiveEndpoint | undefined;
+  matching(type: string, tenant: string | null): LiveEndpoint[];
 }
+
+/** Deliveries one fan-out transaction creates, at most (past it, whole events only). */
+const FANOUT_ROWS = 2_000;
 
 /**
  * The dispatcher's view of PostgreSQL. Every call goes through the pool, never
@@ -36,6 +41,10 @@ export class PgDispatchStore implements DispatchStore {
 
   endpoint(id: string): LiveEndpoint | undefined {
     return this.cache.get(id);
+  }
+
+  expand(now: number): Promise<Expansion> {
+    return this.store.fanout.expand(this.cache, now, FANOUT_ROWS);
   }
 
   claim(batch: ClaimBatch): Promise<ClaimOutcome> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { EndpointRow } from '../../shared/rows.js';
 import { change, type Queryable, run, transaction } from './db.js';
+import type { PgFanoutSql } from './fanout-sql.js';
 
 const ENDPOINT_COLUMNS = `id, url, events, tenant, secret, previous_secret, previous_secret_until, headers,
   description, metadata, enabled, disabled_reason, created_at, updated_at, concurrency, rate_limit_per_second,
@@ -33,15 +34,16 @@ function statements(s: string) {
     version: `SELECT value FROM ${s}.meta WHERE key = 'endpoints_version'`,
     // Random, not a counter: see src/store/endpoint-sql.ts. 53 bits: an exact JavaScript number.
     bump: `UPDATE ${s}.meta SET value = floor(random() * 9007199254740991)::bigint WHERE key = 'endpoints_version'`,
-    get: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints WHERE id = $1`,
-    list: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints ORDER BY created_at, id`,
-    listEnabled: `SELECT ${ENDPOINT_COLUMNS} FROM ${s}.endpoints WHERE enabled = 1 ORDER BY created_at, id`,
-    insert: `INSERT INTO ${s}.endpoints (${ENDPOINT_COLUMNS})
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+    get: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE id = $1`,
+    list: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints ORDER BY created_at, id`,
+    listEnabled: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE enabled = 1
+      ORDER BY created_at, id`,
+    insert: `INSERT INTO ${s}.endpoints (${ENDPOINT_COLUMNS}, match_from)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
     update: `UPDATE ${s}.endpoints SET url = $2, events = $3, tenant = $4, secret = $5, previous_secret = $6,
       previous_secret_until = $7, headers = $8, description = $9, metadata = $10, enabled = $11,
       disabled_reason = $12, created_at = $13, updated_at = $14, concurrency = $15, rate_limit_per_second = $16,
-      ordering = $17
+      ordering = $17, match_from = $18
       WHERE id = $1`,
     delete: `DELETE FROM ${s}.endpoints WHERE id = $1`,
     deleteBucket: `DELETE FROM ${s}.rate_buckets WHERE endpoint_id = $1`,
@@ -60,6 +62,8 @@ export class PgEndpointSql {
   constructor(
     private readonly pool: pg.Pool,
     s: string,
+    /** Every change first settles the endpoint's queued fan-out (see PgFanoutSql). */
+    private readonly fanout: PgFanoutSql,
   ) {
     this.sql = statements(s);
   }
@@ -83,7 +87,8 @@ export class PgEndpointSql {
 
   insert(row: EndpointRow): Promise<void> {
     return transaction(this.pool, async (client) => {
-      await run(client, this.sql.insert, endpointValues(row));
+      const { matchFrom } = await this.fanout.lockForChange(client, async () => undefined, row.created_at);
+      await run(client, this.sql.insert, [...endpointValues(row), matchFrom]);
       await run(client, this.sql.bump);
     });
   }
@@ -93,7 +98,12 @@ export class PgEndpointSql {
    * transaction; with `failPendingWith`, its pending deliveries end as failed.
    */
   async updateIn(client: Queryable, row: EndpointRow, failPendingWith?: string): Promise<void> {
-    await run(client, this.sql.update, endpointValues(row));
+    const { matchFrom } = await this.fanout.lockForChange(
+      client,
+      () => this.get(row.id, client),
+      row.updated_at,
+    );
+    await run(client, this.sql.update, [...endpointValues(row), matchFrom]);
     if (failPendingWith !== undefined) {
       await run(client, this.sql.failPending, [failPendingWith, row.updated_at, row.id]);
     }
@@ -108,6 +118,8 @@ export class PgEndpointSql {
   /** Deletes the endpoint and fails its pending deliveries; false when there was none. */
   remove(id: string, now: number): Promise<boolean> {
     return transaction(this.pool, async (client) => {
+      // The events it had at emit get their deliveries, and they end as failed below.
+      await this.fanout.lockForChange(client, () => this.get(id, client), now);
       const removed = (await change(client, this.sql.delete, [id])) > 0;
       if (removed) {
         await run(client, this.sql.failPending, ['endpoint removed', now, id]);

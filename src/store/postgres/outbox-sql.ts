@@ -7,27 +7,40 @@ import { DELIVERY_COLUMNS } from './log-sql.js';
 
 function statements(s: string) {
   return {
-    insertEvent: `WITH ev AS (
-        INSERT INTO ${s}.events (id, type, tenant, idempotency_key, ordering_key, payload, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+    // The shared lock first, before the event takes a seq (see PgFanoutSql), held to the commit.
+    insertEvent: `WITH lock AS (SELECT pg_advisory_xact_lock_shared(hashtext($11), 1)::text AS held),
+      ev AS (
+        INSERT INTO ${s}.events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM lock
         ON CONFLICT ((coalesce(tenant, '')), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING seq),
+      -- $12: the deliveries to write now, unless older events wait for fan-out (theirs come first).
+      waiting AS (SELECT EXISTS (SELECT 1 FROM ${s}.fanout) AS yes),
       d AS (
         INSERT INTO ${s}.deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
           updated_at)
-        SELECT ev.seq, t.id, $5, 'pending', $7, $7, $7 FROM ev CROSS JOIN unnest($8::text[]) AS t(id)
+        SELECT ev.seq, t.id, $5, 'pending', $7, $7, $7 FROM ev CROSS JOIN unnest($12::text[]) AS t(id)
+        WHERE NOT (SELECT yes FROM waiting)
+        RETURNING 1),
+      q AS (
+        INSERT INTO ${s}.fanout (event_seq, targets, endpoint_ids) SELECT ev.seq, $8, $9 FROM ev
+        WHERE $8 > 0 AND ($12::text[] IS NULL OR (SELECT yes FROM waiting))
         RETURNING 1)
       SELECT (SELECT seq FROM ev) AS seq,
-        (SELECT count(*) FROM (SELECT pg_notify($9, '') FROM (SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
+        (SELECT count(*) FROM (SELECT pg_notify($10, '')
+           FROM (SELECT 1 FROM q UNION ALL SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
     findIdempotent: `SELECT e.id, e.type, e.created_at,
-        (SELECT count(*) FROM ${s}.deliveries d WHERE d.event_seq = e.seq) AS n
+        coalesce(e.targets, (SELECT count(*) FROM ${s}.deliveries d WHERE d.event_seq = e.seq AND d.replay = 0)) AS n
       FROM ${s}.events e WHERE coalesce(e.tenant, '') = $1 AND e.idempotency_key = $2`,
     notify: `SELECT pg_notify($1, '')`,
     eventSeq: `SELECT seq FROM ${s}.events WHERE id = $1`,
-    insertDeliveries: `WITH d AS (
+    // A replay is numbered after every earlier delivery of the event to the endpoint (the emit's is 0).
+    insertReplays: `WITH d AS (
         INSERT INTO ${s}.deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
-          updated_at)
-        SELECT $1, t.id, $3, 'pending', $4, $4, $4 FROM unnest($2::text[]) AS t(id) RETURNING 1)
+          updated_at, replay)
+        SELECT $1, t.id, $3, 'pending', $4, $4, $4,
+          (SELECT coalesce(max(replay), 0) + 1 FROM ${s}.deliveries o WHERE o.event_seq = $1 AND o.endpoint_id = t.id)
+        FROM unnest($2::text[]) AS t(id) RETURNING 1)
       SELECT (SELECT count(*) FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
     insertAttempts: `INSERT INTO ${s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
         response_headers, response_body, error_code, error_message)
@@ -68,18 +81,24 @@ export class PgOutboxSql {
     s: string,
     /** The NOTIFY channel that tells every sender sharing the schema that rows are due. */
     readonly channel: string,
+    /** The fan-out lock's key (see PgFanoutSql). */
+    private readonly lockKey: string,
   ) {
     this.sql = statements(s);
   }
 
   /**
-   * Inserts an event, one pending delivery per endpoint and, when there is
-   * one, a NOTIFY, all in one statement: atomic even on a client outside a
+   * Inserts an event with its deliveries to `endpointIds` or, when that is
+   * `null` or older events wait, queued for fan-out, with a NOTIFY, all in one statement: atomic even on a client outside a
    * transaction, and part of the application's transaction inside one (the
    * notification is delivered on commit). Returns `null` when an event with
    * the same idempotency key exists.
    */
-  async insertEvent(db: Queryable, event: NewEvent, endpointIds: readonly string[]): Promise<number | null> {
+  async insertEvent(
+    db: Queryable,
+    event: NewEvent,
+    endpointIds: readonly string[] | null,
+  ): Promise<number | null> {
     const rows = await run<{ seq: number | null }>(db, this.sql.insertEvent, [
       event.id,
       event.type,
@@ -88,8 +107,11 @@ export class PgOutboxSql {
       event.orderingKey,
       event.payload,
       event.createdAt,
-      endpointIds,
+      event.targets,
+      event.endpointIds,
       this.channel,
+      this.lockKey,
+      endpointIds,
     ]);
     return rows[0]?.seq ?? null;
   }
@@ -125,13 +147,8 @@ export class PgOutboxSql {
     return (await run<{ seq: number }>(this.pool, this.sql.eventSeq, [id]))[0]?.seq;
   }
 
-  insertDeliveries(
-    eventSeq: number,
-    endpointIds: readonly string[],
-    orderingKey: string | null,
-    now: number,
-  ) {
-    return run(this.pool, this.sql.insertDeliveries, [eventSeq, endpointIds, orderingKey, now, this.channel]);
+  insertReplays(eventSeq: number, endpointIds: readonly string[], orderingKey: string | null, now: number) {
+    return run(this.pool, this.sql.insertReplays, [eventSeq, endpointIds, orderingKey, now, this.channel]);
   }
 
   /** Writes a batch of attempt results inside the caller's transaction. */

@@ -11,17 +11,20 @@ function statements(s: string) {
       a AS (DELETE FROM ${s}.attempts WHERE delivery_seq IN (SELECT seq FROM doomed))
       DELETE FROM ${s}.deliveries WHERE seq IN (SELECT seq FROM doomed) RETURNING seq, event_seq`,
     deleteOrphanEvents: `DELETE FROM ${s}.events e WHERE e.seq = ANY($1::bigint[])
-      AND NOT EXISTS (SELECT 1 FROM ${s}.deliveries d WHERE d.event_seq = e.seq)`,
+      AND NOT EXISTS (SELECT 1 FROM ${s}.deliveries d WHERE d.event_seq = e.seq)
+      AND NOT EXISTS (SELECT 1 FROM ${s}.fanout f WHERE f.event_seq = e.seq)`,
     sweepEmptyEvents: `DELETE FROM ${s}.events WHERE seq IN (
         SELECT e.seq FROM ${s}.events e WHERE e.created_at < $1
           AND NOT EXISTS (SELECT 1 FROM ${s}.deliveries d WHERE d.event_seq = e.seq)
+          AND NOT EXISTS (SELECT 1 FROM ${s}.fanout f WHERE f.event_seq = e.seq)
         ORDER BY e.seq LIMIT $2)`,
   };
 }
 
 /**
  * Deleting old history in small batches, oldest first. Pending and in-flight
- * deliveries are never deleted; an event goes with its last delivery.
+ * deliveries are never deleted; an event goes with its last delivery, never
+ * while it waits for fan-out.
  */
 export class PgRetentionSql {
   private readonly sql: ReturnType<typeof statements>;

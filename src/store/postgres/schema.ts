@@ -120,4 +120,23 @@ export const PG_MIGRATIONS: readonly string[] = [
     at           BIGINT NOT NULL
   );
   `,
+  // 3: fan-out off the emit path (SQLite's migration 4)
+  `
+  -- Events whose deliveries the engine has yet to create (see src/store/sqlite/fanout-sql.ts).
+  CREATE TABLE {s}.fanout (
+    ticket        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_seq     BIGINT NOT NULL UNIQUE,
+    targets       INTEGER NOT NULL,
+    endpoint_ids  TEXT[]
+  );
+  ALTER TABLE {s}.events ADD COLUMN targets INTEGER;
+  ALTER TABLE {s}.endpoints ADD COLUMN match_from BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE {s}.deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0;
+  UPDATE {s}.deliveries d SET replay = r.n
+    FROM (SELECT seq, row_number() OVER (PARTITION BY event_seq, endpoint_id ORDER BY seq) - 1 AS n
+          FROM {s}.deliveries) AS r
+    WHERE r.seq = d.seq AND r.n > 0;
+  DROP INDEX {s}.deliveries_event;
+  CREATE UNIQUE INDEX deliveries_event ON {s}.deliveries (event_seq, endpoint_id, replay);
+  `,
 ];

@@ -4,6 +4,7 @@ import { PgBulkSql } from './bulk-sql.js';
 import { PgClaimSql } from './claim-sql.js';
 import { quoteIdent, transaction } from './db.js';
 import { PgEndpointSql } from './endpoint-sql.js';
+import { PgFanoutSql } from './fanout-sql.js';
 import { PgHealthSql } from './health-sql.js';
 import { PgLogSql } from './log-sql.js';
 import { PgOutboxSql } from './outbox-sql.js';
@@ -21,6 +22,7 @@ export class PgStore {
   readonly channel: string;
   readonly endpoints: PgEndpointSql;
   readonly outbox: PgOutboxSql;
+  readonly fanout: PgFanoutSql;
   readonly claims: PgClaimSql;
   readonly health: PgHealthSql;
   readonly bulk: PgBulkSql;
@@ -33,8 +35,9 @@ export class PgStore {
   ) {
     this.s = quoteIdent(schema);
     this.channel = `${schema}_due`;
-    this.endpoints = new PgEndpointSql(pool, this.s);
-    this.outbox = new PgOutboxSql(pool, this.s, this.channel);
+    this.fanout = new PgFanoutSql(pool, this.s, `hookline:${schema}`, this.channel);
+    this.endpoints = new PgEndpointSql(pool, this.s, this.fanout);
+    this.outbox = new PgOutboxSql(pool, this.s, this.channel, this.fanout.lockKey);
     this.claims = new PgClaimSql(pool, this.s);
     this.health = new PgHealthSql(pool, this.s);
     this.bulk = new PgBulkSql(pool, this.s);

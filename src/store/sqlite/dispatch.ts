@@ -4,8 +4,16 @@ import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
 import type { ClaimPlan, DispatchStore, RecordOutcome } from '../../engine/store-port.js';
 import type { CircuitConfig, HealthState } from '../../shared/circuit.js';
+import { type Expansion, NOTHING_QUEUED } from '../fanout.js';
 import type { EndpointCache } from './endpoint-cache.js';
 import type { SqliteStore } from './store.js';
+
+/**
+ * Deliveries one fan-out transaction creates, at most (past it, whole events only): short enough
+ * that an emit waiting for the lock hardly notices.
+ */
+const FANOUT_ROWS = 1_000;
+
 /** The dispatcher's view of a SQLite store: every call synchronous, each write one short transaction. */
 export class SqliteDispatchStore implements DispatchStore {
   constructor(
@@ -26,6 +34,21 @@ export class SqliteDispatchStore implements DispatchStore {
 
   endpoint(id: string): LiveEndpoint | undefined {
     return this.cache.get(id);
+  }
+
+  /**
+   * Fans out queued events, up to FANOUT_ROWS deliveries per transaction, with the endpoints as of
+   * that transaction. Looks before it takes the write lock: usually nothing waits.
+   */
+  expand(now: number): Expansion {
+    const { fanout } = this.store;
+    if (!fanout.waiting()) return NOTHING_QUEUED;
+    const expansion = this.store.write(() => {
+      this.cache.refresh();
+      return fanout.expand(this.cache, now, FANOUT_ROWS);
+    });
+    this.store.checkpointIfLarge();
+    return expansion;
   }
 
   claim(batch: ClaimBatch): ClaimOutcome {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { EndpointRow } from '../../shared/rows.js';
+import type { FanoutSql } from './fanout-sql.js';
 /** Every statement over the endpoints table. Each change bumps `endpoints_version`, which other processes watch. */
 export class EndpointSql {
   private readonly insertStmt: Statement;
@@ -16,14 +17,16 @@ export class EndpointSql {
   constructor(
     private readonly db: Database,
     p: string,
+    /** Every change first settles the endpoint's queued fan-out (see FanoutSql). */
+    private readonly fanout: FanoutSql,
   ) {
     this.insertStmt = db.prepare(
       `INSERT INTO ${p}endpoints (id, url, events, tenant, secret, previous_secret, previous_secret_until, headers,
          description, metadata, enabled, disabled_reason, created_at, updated_at, concurrency,
-         rate_limit_per_second, ordering)
+         rate_limit_per_second, ordering, match_from)
        VALUES (@id, @url, @events, @tenant, @secret, @previous_secret, @previous_secret_until, @headers,
          @description, @metadata, @enabled, @disabled_reason, @created_at, @updated_at, @concurrency,
-         @rate_limit_per_second, @ordering)`,
+         @rate_limit_per_second, @ordering, @match_from)`,
     );
     this.getStmt = db.prepare(`SELECT * FROM ${p}endpoints WHERE id = ?`);
     this.listStmt = db.prepare(`SELECT * FROM ${p}endpoints ORDER BY created_at, id`);
@@ -35,7 +38,7 @@ export class EndpointSql {
          previous_secret = @previous_secret, previous_secret_until = @previous_secret_until, headers = @headers,
          description = @description, metadata = @metadata, enabled = @enabled, disabled_reason = @disabled_reason,
          concurrency = @concurrency, rate_limit_per_second = @rate_limit_per_second, ordering = @ordering,
-         updated_at = @updated_at
+         match_from = @match_from, updated_at = @updated_at
        WHERE id = @id`,
     );
     this.deleteStmt = db.prepare(`DELETE FROM ${p}endpoints WHERE id = ?`);
@@ -52,9 +55,10 @@ export class EndpointSql {
     this.bumpStmt = db.prepare(`UPDATE ${p}meta SET value = random() >> 11 WHERE key = 'endpoints_version'`);
   }
 
+  /** Adds the endpoint: it receives events emitted from now on. */
   insert(row: EndpointRow): void {
     this.db.transaction(() => {
-      this.insertStmt.run(row);
+      this.insertStmt.run({ ...row, match_from: this.fanout.settle(undefined, row.created_at) });
       this.bumpStmt.run();
     })();
   }
@@ -74,7 +78,8 @@ export class EndpointSql {
   /** Writes the whole row. When `failPendingWith` is set, the endpoint's pending deliveries end as failed with it. */
   update(row: EndpointRow, failPendingWith?: string): void {
     this.db.transaction(() => {
-      this.updateStmt.run(row);
+      const matchFrom = this.fanout.settle(this.getStmt.get(row.id), row.updated_at);
+      this.updateStmt.run({ ...row, match_from: matchFrom });
       if (failPendingWith !== undefined) this.failPendingStmt.run(failPendingWith, row.updated_at, row.id);
       this.bumpStmt.run();
     })();
@@ -88,6 +93,8 @@ export class EndpointSql {
   /** Deletes the endpoint; its history stays, its pending deliveries end as failed. */
   remove(id: string, now: number): boolean {
     return this.db.transaction(() => {
+      // The events it had at emit get their deliveries, and they end as failed below.
+      this.fanout.settle(this.getStmt.get(id), now);
       const removed = this.deleteStmt.run(id).changes > 0;
       if (removed) {
         this.failPendingStmt.run('endpoint removed', now, id);

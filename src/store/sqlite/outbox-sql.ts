@@ -1,13 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { AttemptResult } from '../../engine/claims.js';
 import type { NewEvent } from '../queries.js';
+import type { FanoutSql } from './fanout-sql.js';
 /** The hot path: inserting events, claiming due deliveries, recording attempts. */
 export class OutboxSql {
   private readonly insertEventStmt: Statement;
   private readonly insertDeliveryStmt: Statement;
+  private readonly insertReplayStmt: Statement;
   private readonly findIdempotentStmt: Statement<
     [string, string],
-    { seq: number; id: string; type: string; created_at: number }
+    { seq: number; id: string; type: string; created_at: number; targets: number | null }
   >;
   private readonly countDeliveriesStmt: Statement<[number], { n: number }>;
   private readonly insertAttemptStmt: Statement;
@@ -18,19 +20,33 @@ export class OutboxSql {
   private readonly retryStmt: Statement;
   private readonly eventSeqStmt: Statement<[string], { seq: number }>;
 
-  constructor(db: Database, p: string) {
+  constructor(
+    db: Database,
+    p: string,
+    private readonly fanout: FanoutSql,
+  ) {
     this.insertEventStmt = db.prepare(
-      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertDeliveryStmt = db.prepare(
-      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at, updated_at)
+      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
+         updated_at)
        VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
     );
-    this.findIdempotentStmt = db.prepare(
-      `SELECT seq, id, type, created_at FROM ${p}events WHERE ifnull(tenant, '') = ? AND idempotency_key = ?`,
+    // A replay is numbered after every earlier delivery of the event to the endpoint (the emit's is 0).
+    this.insertReplayStmt = db.prepare(
+      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
+         updated_at, replay)
+       VALUES (@seq, @endpoint, @key, 'pending', @now, @now, @now,
+         (SELECT ifnull(max(replay), 0) + 1 FROM ${p}deliveries WHERE event_seq = @seq AND endpoint_id = @endpoint))`,
     );
-    this.countDeliveriesStmt = db.prepare(`SELECT count(*) AS n FROM ${p}deliveries WHERE event_seq = ?`);
+    this.findIdempotentStmt = db.prepare(
+      `SELECT seq, id, type, created_at, targets FROM ${p}events WHERE ifnull(tenant, '') = ? AND idempotency_key = ?`,
+    );
+    this.countDeliveriesStmt = db.prepare(
+      `SELECT count(*) AS n FROM ${p}deliveries WHERE event_seq = ? AND replay = 0`,
+    );
     this.insertAttemptStmt = db.prepare(
       `INSERT INTO ${p}attempts (delivery_seq, number, started_at, duration_ms, status_code, response_headers,
          response_body, error_code, error_message)
@@ -61,8 +77,11 @@ export class OutboxSql {
     this.eventSeqStmt = db.prepare(`SELECT seq FROM ${p}events WHERE id = ?`);
   }
 
-  /** Inserts an event and one pending delivery per endpoint. Call inside a transaction. */
-  insertEvent(event: NewEvent, endpointIds: readonly string[]): void {
+  /**
+   * Inserts an event with its deliveries to `endpointIds`, or, when that is `null` and it matched
+   * endpoints, queued for fan-out: two rows whatever the number of endpoints. Call inside a transaction.
+   */
+  insertEvent(event: NewEvent, endpointIds: readonly string[] | null): void {
     const { lastInsertRowid } = this.insertEventStmt.run(
       event.id,
       event.type,
@@ -71,19 +90,33 @@ export class OutboxSql {
       event.orderingKey,
       event.payload,
       event.createdAt,
+      event.targets,
     );
-    this.insertDeliveries(Number(lastInsertRowid), endpointIds, event.orderingKey, event.createdAt);
+    const seq = Number(lastInsertRowid);
+    if (endpointIds !== null) {
+      for (const endpointId of endpointIds)
+        this.insertDeliveryStmt.run(
+          seq,
+          endpointId,
+          event.orderingKey,
+          event.createdAt,
+          event.createdAt,
+          event.createdAt,
+        );
+    } else if (event.targets > 0) {
+      this.fanout.queue(seq, event.targets, event.endpointIds);
+    }
   }
 
-  insertDeliveries(
+  /** New deliveries of a stored event (a replay). Call inside a transaction. */
+  insertReplays(
     eventSeq: number,
     endpointIds: readonly string[],
     orderingKey: string | null,
     now: number,
   ): void {
-    for (const endpointId of endpointIds) {
-      this.insertDeliveryStmt.run(eventSeq, endpointId, orderingKey, now, now, now);
-    }
+    for (const endpoint of endpointIds)
+      this.insertReplayStmt.run({ seq: eventSeq, endpoint, key: orderingKey, now });
   }
 
   findIdempotent(
@@ -92,7 +125,8 @@ export class OutboxSql {
   ): { seq: number; id: string; type: string; createdAt: number; deliveries: number } | undefined {
     const row = this.findIdempotentStmt.get(tenant ?? '', key);
     if (row === undefined) return undefined;
-    const { n } = this.countDeliveriesStmt.get(row.seq)!;
+    // Events emitted before fan-out was queued have no count: theirs are the deliveries made at emit.
+    const n = row.targets ?? this.countDeliveriesStmt.get(row.seq)!.n;
     return { seq: row.seq, id: row.id, type: row.type, createdAt: row.created_at, deliveries: n };
   }
 

@@ -11,7 +11,8 @@ interface ScanRow {
 
 /**
  * Deleting old history in small batches, oldest first. Pending and in-flight
- * deliveries are never deleted; an event goes with its last delivery.
+ * deliveries are never deleted; an event goes with its last delivery, never
+ * while it waits for fan-out.
  */
 export class RetentionSql {
   private readonly scanStmt: Statement<[number, number], ScanRow>;
@@ -35,7 +36,8 @@ export class RetentionSql {
     );
     this.deleteOrphanEventsStmt = db.prepare(
       `DELETE FROM ${p}events WHERE seq IN (SELECT value FROM json_each(?))
-         AND NOT EXISTS (SELECT 1 FROM ${p}deliveries d WHERE d.event_seq = ${p}events.seq)`,
+         AND NOT EXISTS (SELECT 1 FROM ${p}deliveries d WHERE d.event_seq = ${p}events.seq)
+         AND NOT EXISTS (SELECT 1 FROM ${p}fanout f WHERE f.event_seq = ${p}events.seq)`,
     );
     this.oldEventsStmt = db.prepare(
       `SELECT seq FROM ${p}events WHERE seq > ? AND created_at < ? ORDER BY seq LIMIT ?`,

@@ -132,4 +132,31 @@ export const MIGRATIONS: readonly string[] = [
     at           INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: fan-out off the emit path
+  `
+  -- Events whose deliveries the engine has yet to create: emit writes one row here, whatever the
+  -- number of endpoints. A ticket is never handed out twice (AUTOINCREMENT), so an endpoint's
+  -- match_from, a ticket, tells the events queued before its last change from those after.
+  -- \`targets\`: deliveries still to create; \`endpoint_ids\`: emit's list, if any.
+  CREATE TABLE {p}fanout (
+    ticket        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq     INTEGER NOT NULL UNIQUE,
+    targets       INTEGER NOT NULL,
+    endpoint_ids  TEXT
+  );
+  -- How many endpoints the event matched when it was emitted (NULL: emitted before this migration).
+  ALTER TABLE {p}events ADD COLUMN targets INTEGER;
+  -- Events queued up to this ticket were fanned out to the endpoint before its last change: the
+  -- endpoint as it is now only receives later ones.
+  ALTER TABLE {p}endpoints ADD COLUMN match_from INTEGER NOT NULL DEFAULT 0;
+  -- 0 for the delivery the emit made, n for the nth replay of the event to the same endpoint: one
+  -- emit can never make two deliveries of an event to an endpoint.
+  ALTER TABLE {p}deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0;
+  UPDATE {p}deliveries SET replay = r.n
+    FROM (SELECT seq, row_number() OVER (PARTITION BY event_seq, endpoint_id ORDER BY seq) - 1 AS n
+          FROM {p}deliveries) AS r
+    WHERE r.seq = {p}deliveries.seq AND r.n > 0;
+  DROP INDEX {p}deliveries_event;
+  CREATE UNIQUE INDEX {p}deliveries_event ON {p}deliveries (event_seq, endpoint_id, replay);
+  `,
 ];

@@ -9,6 +9,7 @@ import { BulkSql } from './bulk-sql.js';
 import { Checkpointer } from './checkpointer.js';
 import { ClaimSql } from './claim-sql.js';
 import { EndpointSql } from './endpoint-sql.js';
+import { FanoutSql } from './fanout-sql.js';
 import { HealthSql } from './health-sql.js';
 import { LogSql } from './log-sql.js';
 import { migrate } from './migrate.js';
@@ -65,6 +66,7 @@ export class SqliteStore {
   readonly owned: boolean;
   readonly endpoints: EndpointSql;
   readonly outbox: OutboxSql;
+  readonly fanout: FanoutSql;
   readonly claims: ClaimSql;
   readonly health: HealthSql;
   readonly bulk: BulkSql;
@@ -126,8 +128,9 @@ export class SqliteStore {
       if (error instanceof WebhookError) throw error;
       throw new StoreError(`Cannot prepare the database: ${(error as Error).message}`, error);
     }
-    this.endpoints = new EndpointSql(this.db, prefix);
-    this.outbox = new OutboxSql(this.db, prefix);
+    this.fanout = new FanoutSql(this.db, prefix);
+    this.endpoints = new EndpointSql(this.db, prefix, this.fanout);
+    this.outbox = new OutboxSql(this.db, prefix, this.fanout);
     this.claims = new ClaimSql(this.db, prefix);
     this.health = new HealthSql(this.db, prefix);
     this.bulk = new BulkSql(this.db, prefix);
