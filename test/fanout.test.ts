@@ -1,0 +1,242 @@
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebhookSender } from '../src/index.js';
+import { cleanupAfterEach } from './helpers/cleanups.js';
+import { payloadOf } from './helpers/harness.js';
+import {
+  type Kit,
+  kit,
+  postgresStore,
+  type Sender,
+  sqliteStore,
+  sqliteWorkerStore,
+} from './helpers/stores.js';
+import { tempDir } from './helpers/tmp.js';
+
+// Fan-out off the emit path: an event to more endpoints than an emit writes itself (4) is queued,
+// and the engine creates its deliveries. Each test here emits to more than 4, so the queue is what
+// is under test, on both stores and both engines; which endpoints an event goes to must still be
+// decided at emit.
+
+/** Endpoints enough that an emit queues its event. */
+const MANY = 6;
+
+/** Where each request went (the endpoint's path) and the `n` of its payload, in arrival order. */
+async function recording(k: Kit) {
+  const got: { path: string; n: number }[] = [];
+  const receiver = await k.receiver((request, res) => {
+    got.push({
+      path: request.url.slice(request.url.lastIndexOf('/')),
+      n: payloadOf<{ n: number }>(request).n,
+    });
+    res.writeHead(200).end();
+  });
+  const url = (name: string) => `${receiver.url}/${name}`;
+  const paths = (n?: number) =>
+    got
+      .filter((r) => n === undefined || r.n === n)
+      .map((r) => r.path)
+      .sort();
+  return { receiver, url, got, paths };
+}
+
+async function addMany(s: Sender, url: (name: string) => string, n: number, extra = {}) {
+  const ids: string[] = [];
+  for (let i = 1; i <= n; i++) ids.push((await s.endpoints.add({ url: url(`ep${i}`), ...extra })).id);
+  return ids;
+}
+
+const stores = [sqliteStore(), sqliteWorkerStore(), postgresStore()].map((s) => [s.name, s] as const);
+
+describe.each(stores)('fan-out on %s', (_name, store) => {
+  const k = kit(store);
+  afterEach(() => k.cleanup());
+  afterAll(() => store.dispose());
+
+  it.skipIf(!store.available)(
+    'an event to many endpoints is queued at emit and every endpoint gets it once from the engine',
+    async () => {
+      const r = await recording(k);
+      const s = await k.sender({ autoStart: false });
+      await addMany(s, r.url, MANY);
+      const emitted = await s.emit('order.created', { n: 1 });
+      expect(emitted.deliveries).toBe(MANY);
+      // Queued, not written: the deliveries are the engine's to create, and stats count them already.
+      expect((await s.deliveries.list({ eventId: emitted.id })).items).toEqual([]);
+      expect((await s.stats()).pending).toBe(MANY);
+      await s.start();
+      await s.drain();
+      expect(r.paths()).toEqual(Array.from({ length: MANY }, (_, i) => `/ep${i + 1}`));
+      const rows = (await s.deliveries.list({ eventId: emitted.id })).items;
+      expect(rows.map((d) => d.status)).toEqual(Array(MANY).fill('succeeded'));
+      expect((await s.stats()).pending).toBe(0);
+    },
+  );
+
+  it.skipIf(!store.available)(
+    'the endpoints are those of the emit: changes before the fan-out do not add or drop any',
+    async () => {
+      const r = await recording(k);
+      const s = await k.sender({ autoStart: false });
+      const ids = await addMany(s, r.url, MANY, { events: ['order.*'] });
+      const off = (await s.endpoints.add({ url: r.url('off'), events: ['order.*'] })).id;
+      await s.endpoints.disable(off);
+      const first = await s.emit('order.created', { n: 1 });
+      expect(first.deliveries).toBe(MANY);
+      // Every kind of change, after the emit and before the engine fans it out.
+      await s.endpoints.add({ url: r.url('late'), events: ['order.*'] });
+      await s.endpoints.disable(ids[0]!);
+      await s.endpoints.remove(ids[1]!);
+      await s.endpoints.update(ids[2]!, { events: ['user.*'] });
+      await s.endpoints.enable(off);
+      await s.endpoints.rotateSecret(ids[3]!);
+      // After the changes: the endpoints as they are now.
+      const second = await s.emit('order.created', { n: 2 });
+      expect(second.deliveries).toBe(5);
+      await s.start();
+      await s.drain();
+      // ep1 disabled and ep2 removed after the emit: their deliveries ended as failed, unsent.
+      expect(r.paths(1)).toEqual(['/ep3', '/ep4', '/ep5', '/ep6']);
+      expect(r.paths(2)).toEqual(['/ep4', '/ep5', '/ep6', '/late', '/off']);
+      const rows = (await s.deliveries.list({ eventId: first.id })).items;
+      const byEndpoint = new Map(rows.map((d) => [d.endpointId, d]));
+      expect(rows).toHaveLength(MANY);
+      expect(byEndpoint.get(ids[0]!)).toMatchObject({
+        status: 'failed',
+        lastError: 'endpoint disabled: disabled',
+      });
+      expect(byEndpoint.get(ids[1]!)).toMatchObject({ status: 'failed', lastError: 'endpoint removed' });
+      expect(byEndpoint.has(off)).toBe(false);
+    },
+  );
+
+  it.skipIf(!store.available)(
+    'tenants, patterns and endpointIds decide the queued fan-out as they decide a small one',
+    async () => {
+      const r = await recording(k);
+      const s = await k.sender({ autoStart: false });
+      const a = await addMany(s, r.url, MANY, { tenant: 'a', events: ['order.*'] });
+      await s.endpoints.add({ url: r.url('b'), tenant: 'b', events: ['order.*'] });
+      await s.endpoints.add({ url: r.url('none'), events: ['order.*'] });
+      const users = (await s.endpoints.add({ url: r.url('users'), tenant: 'a', events: ['user.*'] })).id;
+      expect((await s.emit('order.created', { n: 1 }, { tenant: 'a' })).deliveries).toBe(MANY);
+      const named = [...a.slice(0, 5), users];
+      // `users` is named but does not take `order.*`: five remain, still more than an emit writes.
+      expect((await s.emit('order.created', { n: 2 }, { tenant: 'a', endpointIds: named })).deliveries).toBe(
+        5,
+      );
+      await s.start();
+      await s.drain();
+      expect(r.paths(1)).toEqual(['/ep1', '/ep2', '/ep3', '/ep4', '/ep5', '/ep6']);
+      expect(r.paths(2)).toEqual(['/ep1', '/ep2', '/ep3', '/ep4', '/ep5']);
+    },
+  );
+
+  it.skipIf(!store.available)(
+    'an idempotent emit of a queued event returns it with its count and queues nothing more',
+    async () => {
+      const r = await recording(k);
+      const s = await k.sender({ autoStart: false });
+      await addMany(s, r.url, MANY);
+      const first = await s.emit('order.created', { n: 1 }, { idempotencyKey: 'k1' });
+      const again = await s.emit('order.created', { n: 1 }, { idempotencyKey: 'k1' });
+      expect(again).toEqual(first);
+      expect((await s.stats()).pending).toBe(MANY);
+      await s.start();
+      await s.drain();
+      expect(r.got).toHaveLength(MANY);
+      const after = await s.emit('order.created', { n: 1 }, { idempotencyKey: 'k1' });
+      expect(after).toEqual(first);
+    },
+  );
+
+  it.skipIf(!store.available)(
+    'a FIFO endpoint gets queued and small events in emit order, and a replay of a queued event is its own delivery',
+    async () => {
+      const r = await recording(k);
+      const s = await k.sender({ autoStart: false });
+      const ids = await addMany(s, r.url, MANY - 1);
+      const fifo = (await s.endpoints.add({ url: r.url('fifo'), ordering: 'fifo' })).id;
+      const big = await s.emit('order.created', { n: 1 });
+      // One endpoint only, yet after a queued event: queued too, so it cannot overtake it.
+      await s.emit('order.created', { n: 2 }, { endpointIds: [fifo] });
+      await s.emit('order.created', { n: 3 });
+      expect(await s.events.replay(big.id, { endpointIds: [ids[0]!] })).toBe(1);
+      await s.start();
+      await s.drain();
+      expect(r.got.filter((g) => g.path === '/fifo').map((g) => g.n)).toEqual([1, 2, 3]);
+      // ep1 got the event twice: once from the fan-out, once from the replay.
+      expect(r.got.filter((g) => g.path === '/ep1').map((g) => g.n)).toEqual(
+        expect.arrayContaining([1, 1, 3]),
+      );
+      expect((await s.deliveries.list({ eventId: big.id })).items).toHaveLength(MANY + 1);
+    },
+  );
+
+  it.skipIf(!store.available)('prune never takes an event that waits for fan-out', async () => {
+    const r = await recording(k);
+    const s = await k.sender({ autoStart: false, retention: { succeeded: 0, failed: 0 } });
+    await addMany(s, r.url, MANY);
+    const emitted = await s.emit('order.created', { n: 1 });
+    expect(await s.prune()).toEqual({ deliveries: 0, events: 0 });
+    expect((await s.events.get(emitted.id)).id).toBe(emitted.id);
+    await s.start();
+    await s.drain();
+    expect(r.got).toHaveLength(MANY);
+  });
+});
+
+describe('fan-out on SQLite: what the database guarantees', () => {
+  const cleanups = cleanupAfterEach();
+
+  function appSender() {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const db = new Database(tmp.file());
+    const sender = new WebhookSender({ database: db, autoStart: false });
+    cleanups.push(async () => {
+      await sender.close();
+      db.close();
+    });
+    for (let i = 0; i < MANY; i++) sender.endpoints.add({ url: `https://example.com/${i}` });
+    return { db, sender };
+  }
+
+  it('an emit in a transaction that rolls back leaves no event and nothing queued', () => {
+    const { db, sender } = appSender();
+    expect(() =>
+      db.transaction(() => {
+        sender.emit('order.created', { n: 1 });
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    expect(db.prepare('SELECT count(*) AS n FROM hookline_events').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM hookline_fanout').get()).toEqual({ n: 0 });
+    expect(sender.stats().pending).toBe(0);
+  });
+
+  it('a second delivery of one emit to one endpoint cannot be written', () => {
+    const { db, sender } = appSender();
+    const small = sender.emit('order.created', { n: 1 }, { endpointIds: [sender.endpoints.list()[0]!.id] });
+    const row = db
+      .prepare(
+        `SELECT d.event_seq, d.endpoint_id FROM hookline_deliveries d JOIN hookline_events e ON e.seq = d.event_seq
+         WHERE e.id = ?`,
+      )
+      .get(small.id) as { event_seq: number; endpoint_id: string };
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO hookline_deliveries (event_seq, endpoint_id, status, created_at, updated_at)
+           VALUES (?, ?, 'pending', 0, 0)`,
+        )
+        .run(row.event_seq, row.endpoint_id),
+    ).toThrow(/UNIQUE/);
+    // A replay is numbered: it is a delivery of its own.
+    expect(sender.events.replay(small.id, { endpointIds: [row.endpoint_id] })).toBe(1);
+    const replays = db
+      .prepare('SELECT replay FROM hookline_deliveries WHERE event_seq = ? ORDER BY replay')
+      .all(row.event_seq);
+    expect(replays).toEqual([{ replay: 0 }, { replay: 1 }]);
+  });
+});
