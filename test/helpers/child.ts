@@ -22,6 +22,8 @@ export interface ChildConfig {
   timeout?: number;
   pollInterval?: number;
   concurrency?: number;
+  /** `emit` mode: events per emitMany call (default 1: one emit() each). */
+  batch?: number;
 }
 
 const fixture = fileURLToPath(new URL('../fixtures/sender-child.mjs', import.meta.url));
