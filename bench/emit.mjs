@@ -1,6 +1,7 @@
-// Emit cost: single emits (p50/p99 latency and rate) with 1, 10 and 100 endpoints,
-// batched emitMany, and, in the same run, a bare better-sqlite3 insert of an
-// event row and one delivery row, the floor any outbox pays. Then emit while the
+// Emit cost: single emits (p50/p99 latency and rate) with 1, 10, 100 and 1,000 endpoints, one
+// tenant's event among 10,000 endpoints over 2,000 tenants, batched emitMany, and, in the same run,
+// a bare better-sqlite3 insert of an event row and one delivery row (one transaction each, and 1,000
+// to a transaction), the floor any outbox pays. Then emit while the
 // engine's worker thread delivers 2,000/s to a receiver in another process: the two
 // connections share the file, so this is the emit tail the worker's write transactions cause.
 import path from 'node:path';
@@ -14,8 +15,8 @@ const BATCH = 1_000;
 // The same 1 KB JSON payload as the other benchmarks.
 const payload = payloadOfKb(1);
 
-/** Fewer events where each emit writes a delivery row per endpoint, so every row takes similar time. */
-const eventsFor = (endpoints) => Math.max(200, Math.round(N / Math.max(1, endpoints / 10)));
+/** As many events for any number of endpoints: an emit to more than 4 queues its event for fan-out. */
+const eventsFor = () => N;
 
 function timeEach(n, fn) {
   const samples = new Float64Array(n);
@@ -56,14 +57,26 @@ function bareBaseline(file) {
     insD.run(lastInsertRowid, Date.now());
   });
   const result = timeEach(N, tx);
+  // The same rows, 1,000 to a transaction: what emitMany is measured against.
+  const many = db.transaction((from) => {
+    for (let i = from; i < from + BATCH; i++) tx(i);
+  });
+  const batches = Math.max(1, Math.round(N / BATCH));
+  const start = process.hrtime.bigint();
+  for (let b = 0; b < batches; b++) many(N + b * BATCH);
+  const batchedRate = (batches * BATCH) / (Number(process.hrtime.bigint() - start) / 1e9);
   db.close();
-  return result;
+  return { ...result, batchedRate };
 }
 
-function senderWith(file, endpoints) {
+function senderWith(file, endpoints, tenants = 0) {
   const sender = new WebhookSender({ database: file, autoStart: false });
   for (let i = 0; i < endpoints; i++)
-    sender.endpoints.add({ url: `https://receiver${i}.example.com/hook`, events: ['order.*'] });
+    sender.endpoints.add({
+      url: `https://receiver${i}.example.com/hook`,
+      events: ['order.*'],
+      tenant: tenants > 0 ? `t_${i % tenants}` : undefined,
+    });
   return sender;
 }
 
@@ -71,12 +84,27 @@ const dir = tempDir();
 const rows = [];
 const bare = bareBaseline(path.join(dir, 'bare.db'));
 rows.push(['bare insert (event + 1 delivery)', { ...bare, events: N }]);
-for (const endpoints of [1, 10, 100]) {
+rows.push([`bare insert x${BATCH} per transaction`, { rate: bare.batchedRate, events: N }]);
+for (const endpoints of [1, 10, 100, 1_000]) {
   const sender = senderWith(path.join(dir, `emit-${endpoints}.db`), endpoints);
   const n = eventsFor(endpoints);
   rows.push([
-    `emit, ${endpoints} endpoint(s)`,
+    `emit, ${endpoints.toLocaleString('en-US')} endpoint(s)`,
     { ...timeEach(n, () => sender.emit('order.created', payload)), events: n, endpoints },
+  ]);
+  await sender.close();
+}
+// 10,000 endpoints over 2,000 tenants: each event goes to one tenant's 5 endpoints.
+{
+  const sender = senderWith(path.join(dir, 'tenants.db'), 10_000, 2_000);
+  let t = 0;
+  rows.push([
+    'emit, one tenant of 2,000 (10,000 endpoints)',
+    {
+      ...timeEach(N, () => sender.emit('order.created', payload, { tenant: `t_${t++ % 2_000}` })),
+      events: N,
+      endpoints: 5,
+    },
   ]);
   await sender.close();
 }
@@ -104,7 +132,7 @@ for (const endpoints of [1, 10, 100]) {
   other.close();
   await sender.close();
 }
-for (const endpoints of [1, 10, 100]) {
+for (const endpoints of [1, 10, 100, 1_000]) {
   const sender = senderWith(path.join(dir, `many-${endpoints}.db`), endpoints);
   const batch = Array.from({ length: BATCH }, () => ({ type: 'order.created', payload }));
   const batches = Math.max(1, Math.round(eventsFor(endpoints) / BATCH));
@@ -112,7 +140,7 @@ for (const endpoints of [1, 10, 100]) {
   for (let b = 0; b < batches; b++) sender.emitMany(batch);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   rows.push([
-    `emitMany x${BATCH}, ${endpoints} endpoint(s)`,
+    `emitMany x${BATCH}, ${endpoints.toLocaleString('en-US')} endpoint(s)`,
     { rate: (batches * BATCH) / seconds, events: batches * BATCH, endpoints },
   ]);
   await sender.close();

@@ -103,7 +103,27 @@ export function renderEmit(r) {
   );
   const bare = r.rows[0];
   const one = r.rows.find((row) => row.name.startsWith('emit, 1 endpoint'));
-  if (bare && one) out.push(`\nemit (1 endpoint) p50 ÷ bare insert p50: ${fmt(one.p50 / bare.p50, 2)}`);
+  if (bare && one)
+    out.push(`\nemit (1 endpoint) p50 ÷ bare insert p50: ${fmt(one.p50 / bare.p50, 2)} (target ≤ 1.3)`);
+  const byName = (name) => r.rows.find((row) => row.name === name);
+  for (const n of ['10', '100', '1,000']) {
+    const row = byName(`emit, ${n} endpoint(s)`);
+    if (one && row)
+      out.push(
+        `\nemit to ${n} endpoints p50 ÷ emit to 1 p50: ${fmt(row.p50 / one.p50, 2)}${n === '100' ? ' (target ≤ 2)' : ''}`,
+      );
+  }
+  const tenants = r.rows.find((row) => row.name.startsWith('emit, one tenant'));
+  if (one && tenants)
+    out.push(
+      `\n${tenants.name} p50 ÷ emit to 1 endpoint p50: ${fmt(tenants.p50 / one.p50, 2)} (target ≤ 1.2)`,
+    );
+  const batched = r.rows.find((row) => row.name.startsWith('bare insert x'));
+  const many = r.rows.find((row) => row.name.startsWith('emitMany') && row.name.endsWith(', 1 endpoint(s)'));
+  if (batched && many)
+    out.push(
+      `\nemitMany (1 endpoint) ÷ the bare batched insert: ${fmt(many.rate / batched.rate, 2)} (target ≥ 0.75; ${int(many.rate)} events/s)`,
+    );
   const after = r.rows.find((row) => row.name.includes('after another connection wrote'));
   if (one && after)
     out.push(

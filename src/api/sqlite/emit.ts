@@ -36,12 +36,13 @@ export class Emitter {
     this.insertOne = db.transaction((event, now) => {
       this.queued = false;
       this.cache.refresh();
-      return this.write(event, now);
+      return this.write(event, now, INLINE_FANOUT);
     });
+    // A batch queues every event: one row each, at the speed of a bare insert.
     this.insertMany = db.transaction((events, now) => {
       this.queued = false;
       this.cache.refresh();
-      return events.map((event) => this.write(event, now));
+      return events.map((event) => this.write(event, now, 0));
     });
   }
 
@@ -79,7 +80,8 @@ export class Emitter {
     if (this.gate !== null && !this.store.db.inTransaction) this.gate.pass();
   }
 
-  private write(event: PreparedEvent, now: number): EmittedEvent {
+  /** Writes one event, with its deliveries when they are `inlineUpTo` or fewer and nothing older waits. */
+  private write(event: PreparedEvent, now: number, inlineUpTo: number): EmittedEvent {
     if (event.idempotencyKey !== null) {
       const existing = this.store.outbox.findIdempotent(event.tenant, event.idempotencyKey);
       if (existing) return emittedAgain(existing);
@@ -97,7 +99,7 @@ export class Emitter {
     const ids = targets.map((endpoint) => endpoint.id);
     // A few deliveries are written now, unless older events still wait for fan-out (they must get
     // theirs first); more are the engine's to create (FanoutSql), so the emit costs the same for any number.
-    const inline = ids.length <= INLINE_FANOUT && !this.store.fanout.waiting();
+    const inline = ids.length <= inlineUpTo && !this.store.fanout.waiting();
     this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length), inline ? ids : null);
     if (inline) for (const endpointId of ids) this.engine.scheduled(endpointId, now);
     else if (ids.length > 0) this.queued = true;

@@ -12,7 +12,7 @@ export interface PgEndpointSource {
   refresh(): Promise<void>;
   all(): readonly LiveEndpoint[];
   get(id: string): LiveEndpoint | undefined;
-  matching(type: string, tenant: string | null): LiveEndpoint[];
+  matching(type: string, tenant: string | null): readonly LiveEndpoint[];
 }
 
 /** Deliveries one fan-out transaction creates, at most (past it, whole events only). */

@@ -18,7 +18,7 @@ interface QueuedRow {
 /** What fan-out reads of the endpoints: the enabled ones, current once `refresh` resolves. */
 export interface FanoutEndpoints {
   refresh(): Promise<void>;
-  matching(type: string, tenant: string | null): LiveEndpoint[];
+  matching(type: string, tenant: string | null): readonly LiveEndpoint[];
 }
 
 /** Queued events read per statement. */

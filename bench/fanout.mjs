@@ -1,0 +1,112 @@
+// Fan-out: how fast the engine turns queued events into deliveries, and how soon a broadcast to
+// 1,000 endpoints reaches the last of them, against the transport alone (a got loop sending the
+// same 1,000 requests at the same concurrency) in the same run.
+//
+//   expand     50 broadcasts to 1,000 endpoints emitted with the engine stopped (50,000 deliveries
+//              to create), then the engine started: deliveries created per second until the queue
+//              is empty (read from a second connection every 2 ms), while it also delivers.
+//   broadcast  one event to 1,000 endpoints on an idle engine, emit to the last 'delivered';
+//              5 rounds, medians, beside the got loop's time for 1,000 requests.
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { WebhookSender } from 'hookline';
+import { fmt, gotPoster, int, median, payloadOfKb, quick, startReceiver, table, tempDir } from './lib.mjs';
+
+const ENDPOINTS = quick ? 100 : 1_000;
+const BROADCASTS = quick ? 5 : 50;
+const ROUNDS = quick ? 2 : 5;
+const CONCURRENCY = 32;
+const payload = payloadOfKb(1);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const dir = tempDir();
+const receiver = await startReceiver();
+const file = path.join(dir, 'fanout.db');
+
+const setup = new WebhookSender({ database: file, autoStart: false, allowPrivateNetworks: true });
+for (let i = 0; i < ENDPOINTS; i++) setup.endpoints.add({ url: `${receiver.url}/${i}` });
+setup.emitMany(
+  Array.from({ length: BROADCASTS }, (_, n) => ({ type: 'broadcast', payload: { ...payload, n } })),
+);
+await setup.close();
+
+// expand: the engine starts with BROADCASTS x ENDPOINTS deliveries to create.
+const watch = new Database(file, { readonly: true });
+const queued = watch.prepare('SELECT count(*) AS n FROM hookline_fanout');
+const sender = new WebhookSender({ database: file, allowPrivateNetworks: true, concurrency: CONCURRENCY });
+const started = performance.now();
+while (queued.get().n > 0) await sleep(2);
+const expandSeconds = (performance.now() - started) / 1000;
+watch.close();
+const rows = BROADCASTS * ENDPOINTS;
+await sender.drain();
+
+// broadcast: one event at a time on an idle engine.
+const broadcasts = [];
+for (let round = 0; round < ROUNDS; round++) {
+  let delivered = 0;
+  const done = new Promise((resolve) => {
+    const on = () => {
+      if (++delivered === ENDPOINTS) {
+        sender.off('delivered', on);
+        resolve(performance.now());
+      }
+    };
+    sender.on('delivered', on);
+  });
+  await sleep(200);
+  const t0 = performance.now();
+  sender.emit('broadcast', { ...payload, round });
+  broadcasts.push((await done) - t0);
+}
+await sender.close();
+
+// The transport alone: 1,000 requests of the same body at the same concurrency.
+const body = JSON.stringify({
+  id: 'evt_x',
+  type: 'broadcast',
+  timestamp: new Date().toISOString(),
+  data: payload,
+});
+const loops = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const poster = await gotPoster(receiver.url, CONCURRENCY);
+  await sleep(200);
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < ENDPOINTS) {
+        next++;
+        await poster.post(body);
+      }
+    }),
+  );
+  loops.push(performance.now() - t0);
+  poster.close();
+}
+await receiver.stop();
+
+const broadcastMs = median(broadcasts);
+const loopMs = median(loops);
+console.log(`\n### fan-out (file database, engine: 'worker', concurrency ${CONCURRENCY}; 1 KB payload)\n`);
+console.log(
+  table(
+    ['case', 'figure'],
+    [
+      [
+        `expand: ${int(rows)} deliveries (${BROADCASTS} broadcasts to ${int(ENDPOINTS)} endpoints), while delivering`,
+        `${int(rows / expandSeconds)} rows/s (${fmt(expandSeconds, 2)} s; target ≥ 50,000)`,
+      ],
+      [
+        `broadcast to ${int(ENDPOINTS)} endpoints, emit to the last delivered (median of ${ROUNDS})`,
+        `${fmt(broadcastMs)} ms (${broadcasts.map((t) => fmt(t)).join(', ')})`,
+      ],
+      [
+        `got loop, ${int(ENDPOINTS)} requests at concurrency ${CONCURRENCY} (median of ${ROUNDS})`,
+        `${fmt(loopMs)} ms (${loops.map((t) => fmt(t)).join(', ')})`,
+      ],
+      ['broadcast ÷ got loop', `${fmt(broadcastMs / loopMs, 2)} (target ≤ 1.2)`],
+    ],
+  ),
+);
