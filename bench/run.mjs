@@ -18,7 +18,7 @@ const only = onlyArg
   : null;
 const SCRIPTS = ['emit', 'compare', 'backlog', 'eventloop'];
 // Benchmarks that print their own tables (their figures are copied into BENCHMARKS.md by hand).
-const STANDALONE = ['fairness', 'retention', 'signing', 'postgres', 'lock', 'engines'];
+const STANDALONE = ['fairness', 'retention', 'signing', 'postgres', 'lock', 'engines', 'fanout'];
 
 if (!fs.existsSync(path.join(here, 'node_modules', 'hookline'))) {
   console.log('bench/node_modules is missing: npm --prefix bench ci');
