@@ -135,4 +135,56 @@ describe.skipIf(!probe.available)(`PgWebhookSender in several processes (${probe
     }
     expect(receiver.requests.length).toBe(EVENTS + twice.length);
   }, 150_000);
+
+  it('kill -9 mid-fan-out: every (event, endpoint) pair is delivered and has one delivery row', async () => {
+    const ENDPOINTS = 8;
+    const FANNED = 1_000;
+    const fanSchema = uniqueSchema('fanout');
+    const r = await startReceiver((_req, res) => {
+      setTimeout(() => res.writeHead(200).end(), 1);
+    });
+    const pool = new pg.Pool({ connectionString: PG_URL });
+    try {
+      const setup = new PgWebhookSender({
+        pool,
+        schema: fanSchema,
+        allowPrivateNetworks: true,
+        autoStart: false,
+      });
+      for (let i = 0; i < ENDPOINTS; i++) await setup.endpoints.add({ url: `${r.url}/ep${i}` });
+      const emitted = new Set<string>();
+      for (let batch = 0; batch < FANNED / 250; batch++) {
+        const items = Array.from({ length: 250 }, (_, i) => ({ type: 'fan.out', payload: { batch, i } }));
+        for (const event of await setup.emitMany(items)) emitted.add(event.id);
+      }
+      await setup.close();
+      const fans = Array.from({ length: 3 }, () =>
+        startProc({ url: PG_URL, schema: fanSchema, concurrency: 8 }),
+      );
+      procs.push(...fans);
+      await Promise.all(fans.map((p) => p.waitFor('ready', 30_000)));
+      for (const p of fans) p.proc.stdin.write('start\n');
+      // Early: 8,000 deliveries to create, 2,000 per fan-out pass, most of them still queued.
+      while (r.requests.length < 200) await new Promise((resolve) => setTimeout(resolve, 2));
+      fans[0]!.proc.kill('SIGKILL');
+      await fans[0]!.exited;
+      await Promise.all(fans.slice(1).map((p) => p.waitFor('done', 90_000)));
+
+      const seen = new Set(r.requests.map((q) => `${q.headers['webhook-id']} ${q.url.slice(-4)}`));
+      const missing = [...emitted].flatMap((id) =>
+        Array.from({ length: ENDPOINTS }, (_, i) => `${id} /ep${i}`).filter((pair) => !seen.has(pair)),
+      );
+      expect(missing).toEqual([]);
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS rows, count(DISTINCT (event_seq, endpoint_id))::int AS pairs,
+           (SELECT count(*)::int FROM "${fanSchema}".fanout) AS queued
+         FROM "${fanSchema}".deliveries WHERE replay = 0`,
+      );
+      expect(rows[0]).toEqual({ rows: FANNED * ENDPOINTS, pairs: FANNED * ENDPOINTS, queued: 0 });
+    } finally {
+      await pool.end();
+      await r.close();
+      await dropSchema(fanSchema);
+    }
+  }, 150_000);
 });
