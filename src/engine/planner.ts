@@ -21,6 +21,8 @@ export class ClaimPlanner {
   private readonly health = new Map<string, HealthState>();
   private readonly buckets = new Map<string, Bucket>();
   private rotation = 0;
+  /** The endpoint list the hints were last pruned against. */
+  private pruned: readonly LiveEndpoint[] | null = null;
   /**
    * Endpoints with rows due that wait for a limit, each with when to look again: this
    * process's rate-limit bucket, or a limit shared by every sender (`hold`). Until then
@@ -99,10 +101,14 @@ export class ClaimPlanner {
   }
 
   plan(endpoints: readonly LiveEndpoint[], now: number, free: number): ClaimRequest[] {
-    const known = new Set(endpoints.map((e) => e.id));
-    for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
-    for (const id of this.hintedAt.keys()) if (!known.has(id)) this.hintedAt.delete(id);
-    for (const id of this.rateLimited.keys()) if (!known.has(id)) this.rateLimited.delete(id);
+    // The caches hand out the same list until the endpoints change: forget the gone ones then.
+    if (endpoints !== this.pruned) {
+      this.pruned = endpoints;
+      const known = new Set(endpoints.map((e) => e.id));
+      for (const id of this.dueHints.keys()) if (!known.has(id)) this.dueHints.delete(id);
+      for (const id of this.hintedAt.keys()) if (!known.has(id)) this.hintedAt.delete(id);
+      for (const id of this.rateLimited.keys()) if (!known.has(id)) this.rateLimited.delete(id);
+    }
     const plan: ClaimRequest[] = [];
     const start = endpoints.length === 0 ? 0 : this.rotation++ % endpoints.length;
     for (let i = 0; i < endpoints.length; i++) {

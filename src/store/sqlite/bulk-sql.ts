@@ -44,7 +44,7 @@ export class BulkSql {
       where.push('d.created_at < ?');
       params.push(filter.until);
     }
-    const sql = `SELECT d.seq FROM ${this.p}deliveries d WHERE ${where.join(' AND ')} ORDER BY d.seq LIMIT ?`;
+    const sql = `SELECT d.seq FROM ${this.p}deliveries d WHERE ${where.join(' AND ')} ORDER BY d.seq LIMIT CAST(? AS INTEGER)`;
     let stmt = this.cache.get(sql);
     if (stmt === undefined) {
       stmt = this.db.prepare(sql);

@@ -48,11 +48,12 @@ export class ClaimSql {
     // `min(attempt_count, 1)` matches the due index: 0 for first attempts, 1 for retries. A read, then
     // an update per row found (claimOneStmt): SQLite runs `UPDATE ... WHERE seq IN (SELECT ...)`
     // through a temporary table, about 30 µs even when it finds nothing, and a claim asks this of
-    // every endpoint it plans for.
+    // every endpoint it plans for. `LIMIT CAST(? AS INTEGER)` everywhere in this store: with a plain
+    // `LIMIT ?` the read took 7 µs instead of 1.3 µs (measured on this project's machine, SQLite 3.53).
     this.dueRowsStmt = db.prepare(
       `SELECT seq FROM ${p}deliveries
        WHERE endpoint_id = ? AND status = 'pending' AND min(attempt_count, 1) = ? AND next_attempt_at <= ?
-       ORDER BY next_attempt_at LIMIT ?`,
+       ORDER BY next_attempt_at LIMIT CAST(? AS INTEGER)`,
     );
     this.claimOneStmt = db.prepare(
       `UPDATE ${p}deliveries SET status = 'sending', lease_until = ?, lease_owner = ?, updated_at = ?
@@ -71,7 +72,7 @@ export class ClaimSql {
     );
     this.fifoWindowStmt = db.prepare(
       `SELECT seq, status, next_attempt_at, ordering_key FROM ${p}deliveries
-       WHERE endpoint_id = ? AND seq >= ? AND status IN ('pending', 'sending') ORDER BY seq LIMIT ?`,
+       WHERE endpoint_id = ? AND seq >= ? AND status IN ('pending', 'sending') ORDER BY seq LIMIT CAST(? AS INTEGER)`,
     );
     // Leases held by every process, counted on the index of leased rows alone.
     this.sendingStmt = db.prepare(

@@ -46,7 +46,7 @@ export class FanoutSql {
       `SELECT f.ticket, f.event_seq, f.endpoint_ids, e.type, e.tenant, e.ordering_key,
          ifnull(e.created_at, 0) AS created_at
        FROM ${p}fanout f LEFT JOIN ${p}events e ON e.seq = f.event_seq
-       WHERE f.ticket > ? ORDER BY f.ticket LIMIT ?`,
+       WHERE f.ticket > ? ORDER BY f.ticket LIMIT CAST(? AS INTEGER)`,
     );
     // One statement per event, whatever its number of endpoints. `WHERE true` lets SQLite read the
     // ON CONFLICT as the upsert clause; a row already there (made by `settle`) stays as it is.

@@ -68,7 +68,7 @@ export class LogSql {
     if (filter.until !== undefined) add('created_at < ?', filter.until);
     if (filter.before !== undefined) add('seq < ?', filter.before);
     const sql = `SELECT * FROM ${this.p}events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY seq DESC LIMIT ?`;
+      ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`;
     return this.prepared(sql).all(...params, filter.limit) as EventRow[];
   }
 
@@ -93,7 +93,7 @@ export class LogSql {
     if (filter.until !== undefined) add('d.created_at < ?', filter.until);
     if (filter.before !== undefined) add('d.seq < ?', filter.before);
     const sql = `SELECT ${DELIVERY_COLUMNS} FROM ${this.p}deliveries d JOIN ${this.p}events e ON e.seq = d.event_seq
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.seq DESC LIMIT ?`;
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.seq DESC LIMIT CAST(? AS INTEGER)`;
     return this.prepared(sql).all(...params, filter.limit) as DeliveryRow[];
   }
 

@@ -26,7 +26,7 @@ export class RetentionSql {
     p: string,
   ) {
     this.scanStmt = db.prepare(
-      `SELECT seq, event_seq, status, created_at, updated_at FROM ${p}deliveries WHERE seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT seq, event_seq, status, created_at, updated_at FROM ${p}deliveries WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
     );
     this.deleteAttemptsStmt = db.prepare(
       `DELETE FROM ${p}attempts WHERE delivery_seq IN (SELECT value FROM json_each(?))`,
@@ -40,7 +40,7 @@ export class RetentionSql {
          AND NOT EXISTS (SELECT 1 FROM ${p}fanout f WHERE f.event_seq = ${p}events.seq)`,
     );
     this.oldEventsStmt = db.prepare(
-      `SELECT seq FROM ${p}events WHERE seq > ? AND created_at < ? ORDER BY seq LIMIT ?`,
+      `SELECT seq FROM ${p}events WHERE seq > ? AND created_at < ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
     );
   }
 
