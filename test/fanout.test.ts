@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/index.js';
+import { EndpointCache } from '../src/store/sqlite/endpoint-cache.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { cleanupAfterEach } from './helpers/cleanups.js';
 import { payloadOf } from './helpers/harness.js';
 import {
@@ -238,5 +240,43 @@ describe('fan-out on SQLite: what the database guarantees', () => {
       .prepare('SELECT replay FROM hookline_deliveries WHERE event_seq = ? ORDER BY replay')
       .all(row.event_seq);
     expect(replays).toEqual([{ replay: 0 }, { replay: 1 }]);
+  });
+
+  it('a broadcast cut over several passes resumes after the last endpoint, and changes between passes hold', () => {
+    const { db, sender } = appSender();
+    // Oldest first, the order the passes go in.
+    const ids = sender.endpoints.list().map((e) => e.id);
+    const emitted = sender.emit('order.created', { n: 1 });
+    expect(emitted.deliveries).toBe(MANY);
+    // The engine's side, on the same connection: passes of 2 rows at most.
+    const store = new SqliteStore(db, 'hookline_', false);
+    const cache = new EndpointCache(store.endpoints);
+    const pass = () =>
+      store.write(() => {
+        cache.refresh();
+        return store.fanout.expand(cache, Date.now(), 2);
+      });
+    const first = pass();
+    expect([...first.endpoints].sort()).toEqual(ids.slice(0, 2).sort());
+    expect(first.more).toBe(true);
+    expect(sender.stats().pending).toBe(MANY);
+    // Between passes: one endpoint not reached yet is disabled, one already reached is removed, and
+    // one is added; none of it adds or drops a delivery of the event.
+    sender.endpoints.disable(ids[4]!);
+    sender.endpoints.remove(ids[0]!);
+    sender.endpoints.add({ url: 'https://example.com/late' });
+    while (pass().more);
+    const rows = db
+      .prepare(
+        `SELECT endpoint_id, status FROM hookline_deliveries WHERE event_seq =
+           (SELECT seq FROM hookline_events WHERE id = ?) ORDER BY endpoint_id`,
+      )
+      .all(emitted.id) as { endpoint_id: string; status: string }[];
+    expect(rows.map((r) => r.endpoint_id)).toEqual([...ids].sort());
+    const status = new Map(rows.map((r) => [r.endpoint_id, r.status]));
+    expect(status.get(ids[0]!)).toBe('failed');
+    expect(status.get(ids[4]!)).toBe('failed');
+    expect([...status.values()].filter((v) => v === 'pending')).toHaveLength(MANY - 2);
+    expect(db.prepare('SELECT count(*) AS n FROM hookline_fanout').get()).toEqual({ n: 0 });
   });
 });

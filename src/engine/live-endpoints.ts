@@ -21,6 +21,16 @@ export interface LiveEndpoint {
   previousKeyUntil: number;
   /** Events queued up to this fan-out ticket went to the endpoint before its last change (see FanoutSql). */
   matchFrom: number;
+  /** Its place in the oldest-first order the caches keep (see `fanoutKey`). */
+  order: string;
+}
+
+/**
+ * A string that sorts as endpoints are listed, oldest first (created_at, then id), and stays put
+ * when the endpoint changes: where a fan-out cut over several passes resumes.
+ */
+export function fanoutKey(createdAt: number, id: string): string {
+  return `${createdAt.toString(36).padStart(11, '0')} ${id}`;
 }
 
 export function toLive(row: EndpointRow): LiveEndpoint {
@@ -37,6 +47,7 @@ export function toLive(row: EndpointRow): LiveEndpoint {
     previousKey: row.previous_secret === null ? null : parseSecret(row.previous_secret),
     previousKeyUntil: row.previous_secret_until ?? 0,
     matchFrom: Number(row.match_from ?? 0),
+    order: fanoutKey(row.created_at, row.id),
   };
 }
 
@@ -82,7 +93,8 @@ export abstract class LiveEndpoints {
   }
 
   /**
-   * Enabled endpoints of exactly this tenant (or of none) subscribed to `type`. Remembered per type
+   * Enabled endpoints of exactly this tenant (or of none) subscribed to `type`, oldest first (the
+   * order of `fanoutKey`). Remembered per type
    * and tenant until the endpoints change: an emit to a thousand endpoints does not test a thousand
    * patterns each time.
    */

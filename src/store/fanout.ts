@@ -16,6 +16,8 @@ export interface QueuedEvent {
   ticket: number;
   /** Emit's `endpointIds`, when it gave some. */
   endpointIds: readonly string[] | null;
+  /** A fan-out cut into passes: the `order` of the last endpoint it reached (the candidates come in that order). */
+  after: string | null;
 }
 
 /**
@@ -27,9 +29,25 @@ export function wantedBy(endpoint: Pick<LiveEndpoint, 'id' | 'matchFrom'>, event
   return event.endpointIds === null || event.endpointIds.includes(endpoint.id);
 }
 
-/** The ids, among the enabled endpoints that match the event's type and tenant, it goes to. */
-export function fanoutTargets(candidates: readonly LiveEndpoint[], event: QueuedEvent): string[] {
+/**
+ * The next ids, at most `max`, among the enabled endpoints that match the event's type and tenant
+ * (`candidates`, oldest first), that the event goes to, after the last one an earlier pass reached;
+ * the `order` of the last one; and whether that finishes the event.
+ */
+export function fanoutTargets(
+  candidates: readonly LiveEndpoint[],
+  event: QueuedEvent,
+  max: number,
+): { ids: string[]; last: string | null; finished: boolean } {
   const ids: string[] = [];
-  for (const endpoint of candidates) if (wantedBy(endpoint, event)) ids.push(endpoint.id);
-  return ids;
+  const { after } = event;
+  let last: string | null = null;
+  for (const endpoint of candidates) {
+    if (after !== null && endpoint.order <= after) continue;
+    if (!wantedBy(endpoint, event)) continue;
+    if (ids.length === max) return { ids, last, finished: false };
+    ids.push(endpoint.id);
+    last = endpoint.order;
+  }
+  return { ids, last, finished: true };
 }

@@ -15,7 +15,7 @@ export interface PgEndpointSource {
   matching(type: string, tenant: string | null): readonly LiveEndpoint[];
 }
 
-/** Deliveries one fan-out transaction creates, at most (past it, whole events only). */
+/** Deliveries one fan-out transaction creates, at most (a broadcast to more takes several). */
 const FANOUT_ROWS = 2_000;
 
 /**

@@ -9,6 +9,7 @@ interface QueuedRow {
   ticket: number;
   event_seq: number;
   endpoint_ids: string[] | null;
+  after_endpoint: string | null;
   type: string;
   tenant: string | null;
   ordering_key: string | null;
@@ -37,7 +38,7 @@ function statements(s: string) {
         pg_try_advisory_xact_lock(hashtext($1), 2) AS ok`,
     changeLock: `SELECT pg_advisory_xact_lock(hashtext($1), 1)::text AS locked`,
     waiting: `SELECT EXISTS (SELECT 1 FROM ${s}.fanout) AS any`,
-    queued: `SELECT f.ticket, f.event_seq, f.endpoint_ids, e.type, e.tenant, e.ordering_key, e.created_at
+    queued: `SELECT f.ticket, f.event_seq, f.endpoint_ids, f.after_endpoint, e.type, e.tenant, e.ordering_key, e.created_at
       FROM ${s}.fanout f JOIN ${s}.events e ON e.seq = f.event_seq
       WHERE f.ticket > $1 ORDER BY f.ticket LIMIT $2`,
     deliveries,
@@ -45,6 +46,7 @@ function statements(s: string) {
       SELECT pg_notify($2, '')::text AS notified`,
     less: `UPDATE ${s}.fanout f SET targets = f.targets - c.n
       FROM (SELECT seq, count(*) AS n FROM unnest($1::bigint[]) AS seq GROUP BY seq) c WHERE f.event_seq = c.seq`,
+    progress: `UPDATE ${s}.fanout SET after_endpoint = $1, targets = targets - $2 WHERE ticket = $3`,
     top: `SELECT coalesce(max(ticket), 0) AS top FROM ${s}.fanout`,
     totals: `SELECT coalesce(sum(f.targets), 0) AS n, min(e.created_at) AS t
       FROM ${s}.fanout f JOIN ${s}.events e ON e.seq = f.event_seq`,
@@ -90,8 +92,8 @@ export class PgFanoutSql {
   }
 
   /**
-   * Creates the deliveries of queued events, oldest first, whole events at a time up to about
-   * `maxRows`, in one transaction. Another sender already fanning out: nothing (its NOTIFY follows).
+   * Creates the deliveries of queued events, oldest first, `maxRows` at most (an event to more
+   * endpoints is cut over several passes), in one transaction. Another sender already fanning out: nothing (its NOTIFY follows).
    */
   async expand(endpoints: FanoutEndpoints, now: number, maxRows: number): Promise<Expansion> {
     const [waiting] = await run<{ any: boolean }>(this.pool, this.sql.waiting);
@@ -105,17 +107,26 @@ export class PgFanoutSql {
       const batch = new Batch();
       const done: number[] = [];
       const touched = new Set<string>();
+      let cut: { after: string; rows: number; ticket: number } | null = null;
       for (const row of queued) {
         if (batch.ids.length >= maxRows) break;
-        done.push(row.ticket);
-        for (const id of fanoutTargets(endpoints.matching(row.type, row.tenant), queuedEvent(row))) {
+        const matching = endpoints.matching(row.type, row.tenant);
+        const { ids, last, finished } = fanoutTargets(matching, queuedEvent(row), maxRows - batch.ids.length);
+        for (const id of ids) {
           batch.add(row, id);
           touched.add(id);
         }
+        if (!finished) {
+          // A broadcast larger than a pass: the next pass goes on after the last endpoint.
+          cut = { after: last!, rows: ids.length, ticket: row.ticket };
+          break;
+        }
+        done.push(row.ticket);
       }
       if (batch.ids.length > 0) await run(client, this.sql.deliveries, batch.values(now));
+      if (cut !== null) await run(client, this.sql.progress, [cut.after, cut.rows, cut.ticket]);
       await run(client, this.sql.done, [done, this.channel]);
-      const more = done.length < queued.length || queued.length === READ_BATCH;
+      const more = cut !== null || done.length < queued.length || queued.length === READ_BATCH;
       return { endpoints: touched, rows: batch.ids.length, more };
     });
   }
@@ -161,5 +172,5 @@ export class PgFanoutSql {
 }
 
 function queuedEvent(row: QueuedRow): QueuedEvent {
-  return { ticket: row.ticket, endpointIds: row.endpoint_ids };
+  return { ticket: row.ticket, endpointIds: row.endpoint_ids, after: row.after_endpoint };
 }

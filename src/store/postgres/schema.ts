@@ -126,8 +126,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE {s}.fanout (
     ticket        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_seq     BIGINT NOT NULL UNIQUE,
-    targets       INTEGER NOT NULL,
-    endpoint_ids  TEXT[]
+    targets         INTEGER NOT NULL,
+    endpoint_ids    TEXT[],
+    after_endpoint  TEXT
   );
   ALTER TABLE {s}.events ADD COLUMN targets INTEGER;
   ALTER TABLE {s}.endpoints ADD COLUMN match_from BIGINT NOT NULL DEFAULT 0;

@@ -9,6 +9,7 @@ interface QueuedRow {
   ticket: number;
   event_seq: number;
   endpoint_ids: string | null;
+  after_endpoint: string | null;
   /** `null` only if the event is gone (it cannot be while queued: retention keeps it). */
   type: string | null;
   tenant: string | null;
@@ -36,6 +37,7 @@ export class FanoutSql {
   private readonly insertStmt: Statement<[number, string | null, number, number, number, string]>;
   private readonly doneStmt: Statement<[number]>;
   private readonly lessStmt: Statement<[number, number]>;
+  private readonly progressStmt: Statement<[string, number, number]>;
   private readonly topStmt: Statement<[], { top: number }>;
   private readonly totalsStmt: Statement<[], { n: number; t: number | null }>;
 
@@ -43,7 +45,7 @@ export class FanoutSql {
     this.queueStmt = db.prepare(`INSERT INTO ${p}fanout (event_seq, targets, endpoint_ids) VALUES (?, ?, ?)`);
     this.waitingStmt = db.prepare(`SELECT 1 AS one FROM ${p}fanout LIMIT 1`);
     this.queuedStmt = db.prepare(
-      `SELECT f.ticket, f.event_seq, f.endpoint_ids, e.type, e.tenant, e.ordering_key,
+      `SELECT f.ticket, f.event_seq, f.endpoint_ids, f.after_endpoint, e.type, e.tenant, e.ordering_key,
          ifnull(e.created_at, 0) AS created_at
        FROM ${p}fanout f LEFT JOIN ${p}events e ON e.seq = f.event_seq
        WHERE f.ticket > ? ORDER BY f.ticket LIMIT CAST(? AS INTEGER)`,
@@ -58,6 +60,9 @@ export class FanoutSql {
     );
     this.doneStmt = db.prepare(`DELETE FROM ${p}fanout WHERE ticket = ?`);
     this.lessStmt = db.prepare(`UPDATE ${p}fanout SET targets = targets - ? WHERE ticket = ?`);
+    this.progressStmt = db.prepare(
+      `UPDATE ${p}fanout SET after_endpoint = ?, targets = targets - ? WHERE ticket = ?`,
+    );
     this.topStmt = db.prepare(`SELECT ifnull(max(ticket), 0) AS top FROM ${p}fanout`);
     this.totalsStmt = db.prepare(
       `SELECT ifnull(sum(f.targets), 0) AS n, min(e.created_at) AS t
@@ -77,8 +82,8 @@ export class FanoutSql {
 
   /**
    * Creates the deliveries of queued events, oldest first, with `live` (the enabled endpoints as
-   * of this transaction), whole events at a time until about `maxRows` rows. Call inside a write
-   * transaction.
+   * of this transaction), `maxRows` at most: an event to more endpoints is cut over several passes.
+   * Call inside a write transaction.
    */
   expand(live: LiveEndpoints, now: number, maxRows: number): Expansion {
     const endpoints = new Set<string>();
@@ -87,23 +92,29 @@ export class FanoutSql {
     let done = 0;
     for (const row of batch) {
       if (rows >= maxRows) break;
-      done++;
-      if (row.type !== null) {
-        const ids = fanoutTargets(live.matching(row.type, row.tenant), queued(row));
-        if (ids.length > 0) {
-          this.insertStmt.run(
-            row.event_seq,
-            row.ordering_key,
-            row.created_at,
-            row.created_at,
-            now,
-            JSON.stringify(ids),
-          );
-          for (const id of ids) endpoints.add(id);
-          rows += ids.length;
-        }
+      const { ids, last, finished } =
+        row.type === null
+          ? { ids: [], last: null, finished: true }
+          : fanoutTargets(live.matching(row.type, row.tenant), queued(row), maxRows - rows);
+      if (ids.length > 0) {
+        this.insertStmt.run(
+          row.event_seq,
+          row.ordering_key,
+          row.created_at,
+          row.created_at,
+          now,
+          JSON.stringify(ids),
+        );
+        for (const id of ids) endpoints.add(id);
+        rows += ids.length;
+      }
+      if (!finished) {
+        // A broadcast larger than a pass: the next pass goes on after the last endpoint.
+        this.progressStmt.run(last!, ids.length, row.ticket);
+        break;
       }
       this.doneStmt.run(row.ticket);
+      done++;
     }
     return { endpoints, rows, more: done < batch.length || batch.length === READ_BATCH };
   }
@@ -118,7 +129,7 @@ export class FanoutSql {
     const top = this.topStmt.get()!.top;
     if (old === undefined || old.enabled !== 1) return top;
     const matches = compilePatterns(JSON.parse(old.events) as string[]);
-    const endpoint = { id: old.id, matchFrom: old.match_from ?? 0 } as Pick<LiveEndpoint, 'id' | 'matchFrom'>;
+    const endpoint: Pick<LiveEndpoint, 'id' | 'matchFrom'> = { id: old.id, matchFrom: old.match_from ?? 0 };
     const only = JSON.stringify([old.id]);
     for (let after = endpoint.matchFrom; ; ) {
       const batch = this.queuedStmt.all(after, READ_BATCH);
@@ -151,5 +162,6 @@ function queued(row: QueuedRow): QueuedEvent {
   return {
     ticket: row.ticket,
     endpointIds: row.endpoint_ids === null ? null : (JSON.parse(row.endpoint_ids) as string[]),
+    after: row.after_endpoint,
   };
 }

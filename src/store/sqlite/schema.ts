@@ -137,12 +137,15 @@ export const MIGRATIONS: readonly string[] = [
   -- Events whose deliveries the engine has yet to create: emit writes one row here, whatever the
   -- number of endpoints. A ticket is never handed out twice (AUTOINCREMENT), so an endpoint's
   -- match_from, a ticket, tells the events queued before its last change from those after.
-  -- \`targets\`: deliveries still to create; \`endpoint_ids\`: emit's list, if any.
+  -- \`targets\`: deliveries still to create; \`endpoint_ids\`: emit's list, if any; \`after_endpoint\`:
+  -- for an event fanned out over several transactions, where the last one stopped (oldest
+  -- endpoints first: their created_at and id, see fanoutKey).
   CREATE TABLE {p}fanout (
-    ticket        INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_seq     INTEGER NOT NULL UNIQUE,
-    targets       INTEGER NOT NULL,
-    endpoint_ids  TEXT
+    ticket          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq       INTEGER NOT NULL UNIQUE,
+    targets         INTEGER NOT NULL,
+    endpoint_ids    TEXT,
+    after_endpoint  TEXT
   );
   -- How many endpoints the event matched when it was emitted (NULL: emitted before this migration).
   ALTER TABLE {p}events ADD COLUMN targets INTEGER;
