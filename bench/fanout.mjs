@@ -97,7 +97,8 @@ const body = JSON.stringify({
   data: payload,
 });
 const loops = [];
-for (let round = 0; round < ROUNDS; round++) {
+// Round 0 warms the got loop up, as the expand runs warmed hookline up; it is not counted.
+for (let round = -1; round < ROUNDS; round++) {
   const poster = await gotPoster(receiver.url, CONCURRENCY);
   await sleep(200);
   const t0 = performance.now();
@@ -110,7 +111,7 @@ for (let round = 0; round < ROUNDS; round++) {
       }
     }),
   );
-  loops.push(performance.now() - t0);
+  if (round >= 0) loops.push(performance.now() - t0);
   poster.close();
 }
 await receiver.stop();
