@@ -277,6 +277,38 @@ describe('fan-out on SQLite: what the database guarantees', () => {
     expect(status.get(ids[0]!)).toBe('failed');
     expect(status.get(ids[4]!)).toBe('failed');
     expect([...status.values()].filter((v) => v === 'pending')).toHaveLength(MANY - 2);
-    expect(db.prepare('SELECT count(*) AS n FROM hookline_fanout').get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT count(*) AS n FROM hookline_fanout WHERE done = 0').get()).toEqual({ n: 0 });
+  });
+
+  it('a ticket is never handed out twice: an endpoint changed while the queue held events gets those queued after', () => {
+    const { db, sender } = appSender();
+    const store = new SqliteStore(db, 'hookline_', false);
+    const cache = new EndpointCache(store.endpoints);
+    const drain = () => {
+      while (
+        store.write(() => {
+          cache.refresh();
+          return store.fanout.expand(cache, Date.now(), 1_000);
+        }).more
+      );
+    };
+    const ticket = db.prepare('SELECT max(ticket) AS t FROM hookline_fanout');
+    const x = sender.endpoints.list()[0]!.id;
+    sender.emit('order.created', { n: 1 });
+    const first = (ticket.get() as { t: number }).t;
+    // Changed while the event waits: the endpoint takes events queued after it.
+    sender.endpoints.update(x, { description: 'changed' });
+    drain();
+    // The queue is empty again, yet the next event gets a later ticket, so the endpoint gets it.
+    const second = sender.emit('order.created', { n: 2 });
+    expect((ticket.get() as { t: number }).t).toBeGreaterThan(first);
+    drain();
+    const endpoints = db
+      .prepare(
+        `SELECT endpoint_id FROM hookline_deliveries WHERE event_seq = (SELECT seq FROM hookline_events WHERE id = ?)`,
+      )
+      .all(second.id) as { endpoint_id: string }[];
+    expect(endpoints.map((r) => r.endpoint_id)).toContain(x);
+    expect(endpoints).toHaveLength(MANY);
   });
 });

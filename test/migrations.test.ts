@@ -63,7 +63,7 @@ function openOwned(database: string, options: { tablePrefix?: string } = {}) {
 
 function tableNames(db: Database.Database): string[] {
   return (
-    // SQLite's own bookkeeping (sqlite_sequence, for the fan-out queue's AUTOINCREMENT) left out.
+    // SQLite's own bookkeeping (sqlite_sequence, were a table to use AUTOINCREMENT) left out.
     (
       db
         .prepare(

@@ -36,6 +36,7 @@ export class FanoutSql {
   private readonly queuedStmt: Statement<[number, number], QueuedRow>;
   private readonly insertStmt: Statement<[number, string | null, number, number, number, string]>;
   private readonly doneStmt: Statement<[number]>;
+  private readonly sweepStmt: Statement<[]>;
   private readonly lessStmt: Statement<[number, number]>;
   private readonly progressStmt: Statement<[string, number, number]>;
   private readonly topStmt: Statement<[], { top: number }>;
@@ -43,12 +44,12 @@ export class FanoutSql {
 
   constructor(db: Database, p: string) {
     this.queueStmt = db.prepare(`INSERT INTO ${p}fanout (event_seq, targets, endpoint_ids) VALUES (?, ?, ?)`);
-    this.waitingStmt = db.prepare(`SELECT 1 AS one FROM ${p}fanout LIMIT 1`);
+    this.waitingStmt = db.prepare(`SELECT 1 AS one FROM ${p}fanout WHERE done = 0 LIMIT 1`);
     this.queuedStmt = db.prepare(
       `SELECT f.ticket, f.event_seq, f.endpoint_ids, f.after_endpoint, e.type, e.tenant, e.ordering_key,
          ifnull(e.created_at, 0) AS created_at
        FROM ${p}fanout f LEFT JOIN ${p}events e ON e.seq = f.event_seq
-       WHERE f.ticket > ? ORDER BY f.ticket LIMIT CAST(? AS INTEGER)`,
+       WHERE f.ticket > ? AND f.done = 0 ORDER BY f.ticket LIMIT CAST(? AS INTEGER)`,
     );
     // One statement per event, whatever its number of endpoints. `WHERE true` lets SQLite read the
     // ON CONFLICT as the upsert clause; a row already there (made by `settle`) stays as it is.
@@ -58,7 +59,11 @@ export class FanoutSql {
        SELECT ?, value, ?, 'pending', ?, ?, ? FROM json_each(?) WHERE true
        ON CONFLICT DO NOTHING`,
     );
-    this.doneStmt = db.prepare(`DELETE FROM ${p}fanout WHERE ticket = ?`);
+    // The row with the highest ticket is kept, marked done, until a later one exists (see schema.ts).
+    this.doneStmt = db.prepare(`UPDATE ${p}fanout SET done = 1 WHERE ticket = ?`);
+    this.sweepStmt = db.prepare(
+      `DELETE FROM ${p}fanout WHERE done = 1 AND ticket < (SELECT max(ticket) FROM ${p}fanout)`,
+    );
     this.lessStmt = db.prepare(`UPDATE ${p}fanout SET targets = targets - ? WHERE ticket = ?`);
     this.progressStmt = db.prepare(
       `UPDATE ${p}fanout SET after_endpoint = ?, targets = targets - ? WHERE ticket = ?`,
@@ -66,7 +71,7 @@ export class FanoutSql {
     this.topStmt = db.prepare(`SELECT ifnull(max(ticket), 0) AS top FROM ${p}fanout`);
     this.totalsStmt = db.prepare(
       `SELECT ifnull(sum(f.targets), 0) AS n, min(e.created_at) AS t
-       FROM ${p}fanout f JOIN ${p}events e ON e.seq = f.event_seq`,
+       FROM ${p}fanout f JOIN ${p}events e ON e.seq = f.event_seq WHERE f.done = 0`,
     );
   }
 
@@ -116,6 +121,7 @@ export class FanoutSql {
       this.doneStmt.run(row.ticket);
       done++;
     }
+    if (done > 0) this.sweepStmt.run();
     return { endpoints, rows, more: done < batch.length || batch.length === READ_BATCH };
   }
 

@@ -12,7 +12,8 @@ interface ScanRow {
 /**
  * Deleting old history in small batches, oldest first. Pending and in-flight
  * deliveries are never deleted; an event goes with its last delivery, never
- * while it waits for fan-out.
+ * while it waits for fan-out: no event from the oldest one waiting on (they are queued in seq order,
+ * so this needs no index on the queue).
  */
 export class RetentionSql {
   private readonly scanStmt: Statement<[number, number], ScanRow>;
@@ -37,7 +38,7 @@ export class RetentionSql {
     this.deleteOrphanEventsStmt = db.prepare(
       `DELETE FROM ${p}events WHERE seq IN (SELECT value FROM json_each(?))
          AND NOT EXISTS (SELECT 1 FROM ${p}deliveries d WHERE d.event_seq = ${p}events.seq)
-         AND NOT EXISTS (SELECT 1 FROM ${p}fanout f WHERE f.event_seq = ${p}events.seq)`,
+         AND seq < ifnull((SELECT event_seq FROM ${p}fanout WHERE done = 0 ORDER BY ticket LIMIT 1), 9e18)`,
     );
     this.oldEventsStmt = db.prepare(
       `SELECT seq FROM ${p}events WHERE seq > ? AND created_at < ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,

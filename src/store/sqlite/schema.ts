@@ -135,17 +135,20 @@ export const MIGRATIONS: readonly string[] = [
   // 4: fan-out off the emit path
   `
   -- Events whose deliveries the engine has yet to create: emit writes one row here, whatever the
-  -- number of endpoints. A ticket is never handed out twice (AUTOINCREMENT), so an endpoint's
-  -- match_from, a ticket, tells the events queued before its last change from those after.
+  -- number of endpoints. Its ticket is never handed out twice: the row holding the highest one stays,
+  -- marked \`done\`, until a later one exists, so SQLite never gives its rowid out again; an
+  -- endpoint's match_from, a ticket, tells the events queued before its last change from those after.
   -- \`targets\`: deliveries still to create; \`endpoint_ids\`: emit's list, if any; \`after_endpoint\`:
   -- for an event fanned out over several transactions, where the last one stopped (oldest
-  -- endpoints first: their created_at and id, see fanoutKey).
+  -- endpoints first: their created_at and id, see fanoutKey). No other index: every row an emit
+  -- writes costs it a page.
   CREATE TABLE {p}fanout (
-    ticket          INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_seq       INTEGER NOT NULL UNIQUE,
+    ticket          INTEGER PRIMARY KEY,
+    event_seq       INTEGER NOT NULL,
     targets         INTEGER NOT NULL,
     endpoint_ids    TEXT,
-    after_endpoint  TEXT
+    after_endpoint  TEXT,
+    done            INTEGER NOT NULL DEFAULT 0
   );
   -- How many endpoints the event matched when it was emitted (NULL: emitted before this migration).
   ALTER TABLE {p}events ADD COLUMN targets INTEGER;
