@@ -39,10 +39,13 @@ async function queuedFile(name, url) {
 /** Starts `sender` on `file` and resolves with the seconds until its fan-out queue is empty. */
 async function expand(file, sender) {
   const watch = new Database(file, { readonly: true });
-  const queued = watch.prepare('SELECT count(*) AS n FROM hookline_fanout');
+  const queued = watch.prepare('SELECT count(*) AS n FROM hookline_fanout WHERE done = 0');
   const started = performance.now();
   sender.start();
-  while (queued.get().n > 0) await sleep(2);
+  while (queued.get().n > 0) {
+    if (performance.now() - started > 120_000) throw new Error('the fan-out queue did not empty in 120 s');
+    await sleep(2);
+  }
   watch.close();
   return (performance.now() - started) / 1000;
 }
