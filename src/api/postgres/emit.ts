@@ -46,7 +46,7 @@ export class PgEmitter {
     const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
     return this.ctx.call('emit', async () => {
       const now = this.ctx.clock.now();
-      const emitted = await this.write(client ?? this.ctx.pool, prepared, now);
+      const emitted = await this.write(client ?? this.ctx.pool, prepared, now, INLINE_FANOUT);
       this.schedule([emitted]);
       return emitted;
     });
@@ -67,7 +67,8 @@ export class PgEmitter {
       const now = this.ctx.clock.now();
       const writeAll = async (db: Queryable) => {
         const out: EmittedEvent[] = [];
-        for (const event of prepared) out.push(await this.write(db, event, now));
+        // A batch queues every event, as on SQLite.
+        for (const event of prepared) out.push(await this.write(db, event, now, 0));
         return out;
       };
       const out = client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
@@ -85,8 +86,13 @@ export class PgEmitter {
     if (emitted.some((event) => event.deliveries > 0)) this.ctx.queued();
   }
 
-  /** Writes one event, queued for fan-out to the endpoints it matches. */
-  private async write(db: Queryable, event: PreparedEvent, now: number): Promise<EmittedEvent> {
+  /** Writes one event: with its deliveries when they are `inlineUpTo` or fewer (and nothing older waits), else queued for fan-out. */
+  private async write(
+    db: Queryable,
+    event: PreparedEvent,
+    now: number,
+    inlineUpTo: number,
+  ): Promise<EmittedEvent> {
     const { cache, store } = this.ctx;
     await cache.refresh();
     let targets = cache.matching(event.type, event.tenant);
@@ -103,13 +109,14 @@ export class PgEmitter {
     // costs the same for any number.
     const ids = targets.map((endpoint) => endpoint.id);
     const row = newEventRow(id, event, now, ids.length);
-    const seq = await store.outbox.insertEvent(db, row, ids.length <= INLINE_FANOUT ? ids : null);
+    const inline = ids.length > 0 && ids.length <= inlineUpTo;
+    const seq = await store.outbox.insertEvent(db, row, inline ? ids : null);
     if (seq === null) {
       // An event with this idempotency key exists: return it, store nothing.
       const existing = (await store.outbox.findIdempotent(db, event.tenant, event.idempotencyKey!))!;
       return emittedAgain(existing);
     }
-    for (const endpointId of ids.length <= INLINE_FANOUT ? ids : []) this.ctx.scheduled(endpointId, now);
+    for (const endpointId of inline ? ids : []) this.ctx.scheduled(endpointId, now);
     return { id, type: event.type, createdAt: iso(now), deliveries: ids.length };
   }
 }
