@@ -16,8 +16,6 @@ export interface RecordOutcome {
 export interface Expansion {
   /** Endpoints that were given deliveries: due now. */
   endpoints: Set<string>;
-  /** Deliveries created. */
-  rows: number;
   /** Events may still wait: call again. */
   more: boolean;
 }

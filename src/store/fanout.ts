@@ -1,12 +1,13 @@
 import type { LiveEndpoint } from '../engine/live-endpoints.js';
 import type { Expansion } from '../engine/store-port.js';
+import { compilePatterns } from '../shared/match.js';
+import type { EndpointRow } from '../shared/rows.js';
 
 export type { Expansion };
 
 /** A pass that found nothing queued. */
 export const NOTHING_QUEUED: Expansion = Object.freeze({
   endpoints: new Set<string>(),
-  rows: 0,
   more: false,
 });
 
@@ -27,6 +28,19 @@ export interface QueuedEvent {
 export function wantedBy(endpoint: Pick<LiveEndpoint, 'id' | 'matchFrom'>, event: QueuedEvent): boolean {
   if (event.ticket <= endpoint.matchFrom) return false;
   return event.endpointIds === null || event.endpointIds.includes(endpoint.id);
+}
+
+/**
+ * Whether the endpoint as stored in `old` (before a change) takes a queued event of `type` and
+ * `tenant`: what `settle` fans out to it on both stores.
+ */
+export function takenBy(
+  old: EndpointRow,
+): (type: string, tenant: string | null, event: QueuedEvent) => boolean {
+  if (old.enabled !== 1) return () => false;
+  const matches = compilePatterns(JSON.parse(old.events) as string[]);
+  const endpoint = { id: old.id, matchFrom: Number(old.match_from ?? 0) };
+  return (type, tenant, event) => tenant === old.tenant && matches(type) && wantedBy(endpoint, event);
 }
 
 /**

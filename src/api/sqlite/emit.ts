@@ -20,8 +20,6 @@ import {
 export class Emitter {
   private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
   private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
-  /** The transaction under way queued an event for fan-out. */
-  private queued = false;
 
   constructor(
     private readonly store: SqliteStore,
@@ -34,13 +32,11 @@ export class Emitter {
   ) {
     const { db } = store;
     this.insertOne = db.transaction((event, now) => {
-      this.queued = false;
       this.cache.refresh();
       return this.write(event, now, INLINE_FANOUT);
     });
     // A batch queues every event: one row each, at the speed of a bare insert.
     this.insertMany = db.transaction((events, now) => {
-      this.queued = false;
       this.cache.refresh();
       return events.map((event) => this.write(event, now, 0));
     });
@@ -54,7 +50,7 @@ export class Emitter {
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
     const event = prepare(type, payload, options, this.maxPayloadBytes, '');
     this.waitForWorker();
-    return this.queuedAfter(this.insertOne.immediate(event, now));
+    return this.insertOne.immediate(event, now);
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
@@ -62,14 +58,7 @@ export class Emitter {
     const prepared = prepareMany(items, this.maxPayloadBytes);
     if (prepared.length === 0) return [];
     this.waitForWorker();
-    return this.queuedAfter(this.insertMany.immediate(prepared, now));
-  }
-
-  /** Wakes the engine when the transaction just run queued events for fan-out. */
-  private queuedAfter<T>(emitted: T): T {
-    if (this.queued) this.engine.queued();
-    this.queued = false;
-    return emitted;
+    return this.insertMany.immediate(prepared, now);
   }
 
   /**
@@ -99,10 +88,11 @@ export class Emitter {
     const ids = targets.map((endpoint) => endpoint.id);
     // A few deliveries are written now, unless older events still wait for fan-out (they must get
     // theirs first); more are the engine's to create (FanoutSql), so the emit costs the same for any number.
-    const inline = ids.length <= inlineUpTo && !this.store.fanout.waiting();
+    const inline = ids.length > 0 && ids.length <= inlineUpTo && !this.store.fanout.waiting();
     this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length), inline ? ids : null);
+    // Hints, as the emit's own: the engine looks once this synchronous run is over, after the commit.
     if (inline) for (const endpointId of ids) this.engine.scheduled(endpointId, now);
-    else if (ids.length > 0) this.queued = true;
+    else if (ids.length > 0) this.engine.queued();
     return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
   }
 }

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
-import { compilePatterns } from '../../shared/match.js';
 import type { EndpointRow } from '../../shared/rows.js';
-import { type Expansion, fanoutTargets, NOTHING_QUEUED, type QueuedEvent, wantedBy } from '../fanout.js';
+import { type Expansion, fanoutTargets, NOTHING_QUEUED, type QueuedEvent, takenBy } from '../fanout.js';
 import { type Queryable, run, transaction } from './db.js';
 
 interface QueuedRow {
@@ -127,7 +126,7 @@ export class PgFanoutSql {
       if (cut !== null) await run(client, this.sql.progress, [cut.after, cut.rows, cut.ticket]);
       await run(client, this.sql.done, [done, this.channel]);
       const more = cut !== null || done.length < queued.length || queued.length === READ_BATCH;
-      return { endpoints: touched, rows: batch.ids.length, more };
+      return { endpoints: touched, more };
     });
   }
 
@@ -145,16 +144,13 @@ export class PgFanoutSql {
   }
 
   private async settle(client: Queryable, old: EndpointRow, now: number): Promise<void> {
-    const matches = compilePatterns(JSON.parse(old.events) as string[]);
-    const endpoint = { id: old.id, matchFrom: Number(old.match_from ?? 0) };
-    for (let after = endpoint.matchFrom; ; ) {
+    const takes = takenBy(old);
+    for (let after = Number(old.match_from ?? 0); ; ) {
       const queued = await run<QueuedRow>(client, this.sql.queued, [after, READ_BATCH]);
       const batch = new Batch();
       for (const row of queued) {
         after = row.ticket;
-        if (row.tenant !== old.tenant || !matches(row.type) || !wantedBy(endpoint, queuedEvent(row)))
-          continue;
-        batch.add(row, old.id);
+        if (takes(row.type, row.tenant, queuedEvent(row))) batch.add(row, old.id);
       }
       if (batch.ids.length > 0) {
         const made = await run<{ event_seq: number }>(client, this.sql.deliveries, batch.values(now));

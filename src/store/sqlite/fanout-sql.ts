@@ -1,9 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { LiveEndpoint, LiveEndpoints } from '../../engine/live-endpoints.js';
-import { compilePatterns } from '../../shared/match.js';
+import type { LiveEndpoints } from '../../engine/live-endpoints.js';
 import type { EndpointRow } from '../../shared/rows.js';
 import type { Expansion } from '../fanout.js';
-import { fanoutTargets, type QueuedEvent, wantedBy } from '../fanout.js';
+import { fanoutTargets, type QueuedEvent, takenBy } from '../fanout.js';
 
 interface QueuedRow {
   ticket: number;
@@ -102,14 +101,7 @@ export class FanoutSql {
           ? { ids: [], last: null, finished: true }
           : fanoutTargets(live.matching(row.type, row.tenant), queued(row), maxRows - rows);
       if (ids.length > 0) {
-        this.insertStmt.run(
-          row.event_seq,
-          row.ordering_key,
-          row.created_at,
-          row.created_at,
-          now,
-          JSON.stringify(ids),
-        );
+        this.insert(row, now, ids);
         for (const id of ids) endpoints.add(id);
         rows += ids.length;
       }
@@ -122,7 +114,7 @@ export class FanoutSql {
       done++;
     }
     if (done > 0) this.sweepStmt.run();
-    return { endpoints, rows, more: done < batch.length || batch.length === READ_BATCH };
+    return { endpoints, more: done < batch.length || batch.length === READ_BATCH };
   }
 
   /**
@@ -134,27 +126,30 @@ export class FanoutSql {
   settle(old: EndpointRow | undefined, now: number): number {
     const top = this.topStmt.get()!.top;
     if (old === undefined || old.enabled !== 1) return top;
-    const matches = compilePatterns(JSON.parse(old.events) as string[]);
-    const endpoint: Pick<LiveEndpoint, 'id' | 'matchFrom'> = { id: old.id, matchFrom: old.match_from ?? 0 };
-    const only = JSON.stringify([old.id]);
-    for (let after = endpoint.matchFrom; ; ) {
+    const takes = takenBy(old);
+    const only = [old.id];
+    for (let after = Number(old.match_from ?? 0); ; ) {
       const batch = this.queuedStmt.all(after, READ_BATCH);
       for (const row of batch) {
         after = row.ticket;
-        if (row.type === null || row.tenant !== old.tenant || !matches(row.type)) continue;
-        if (!wantedBy(endpoint, queued(row))) continue;
-        const made = this.insertStmt.run(
-          row.event_seq,
-          row.ordering_key,
-          row.created_at,
-          row.created_at,
-          now,
-          only,
-        ).changes;
+        if (row.type === null || !takes(row.type, row.tenant, queued(row))) continue;
+        const made = this.insert(row, now, only);
         if (made > 0) this.lessStmt.run(made, row.ticket);
       }
       if (batch.length < READ_BATCH) return top;
     }
+  }
+
+  /** Creates the event's deliveries to `ids`; returns how many were new. */
+  private insert(row: QueuedRow, now: number, ids: readonly string[]): number {
+    return this.insertStmt.run(
+      row.event_seq,
+      row.ordering_key,
+      row.created_at,
+      row.created_at,
+      now,
+      JSON.stringify(ids),
+    ).changes;
   }
 
   /** Deliveries still to be created, and when the oldest queued event was emitted. */
