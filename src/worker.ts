@@ -116,9 +116,15 @@ async function main(): Promise<void> {
     latestSeq = Math.max(latestSeq, seq);
     if (watching) return;
     watching = true;
+    // Idle as of the hints applied when this watch began: hints that came during it get a watch of their own.
+    const covered = latestSeq;
     void engine.drain().then(() => {
       watching = false;
-      post({ t: 'idle', seq: latestSeq });
+      if (latestSeq > covered) return sayWhenIdle(latestSeq);
+      // The events first: once the host hears `idle` it lets the process exit, and a 'delivered'
+      // still on its way would be lost to a script awaiting it.
+      flush();
+      post({ t: 'idle', seq: covered });
     });
   };
 
