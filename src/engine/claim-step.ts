@@ -47,8 +47,12 @@ export async function fanOut(ctx: StepContext): Promise<void> {
   if (more) ctx.wake();
 }
 
-/** Plans and claims as many rows as there are free slots. */
-export async function claimStep(ctx: StepContext): Promise<ClaimStep | NoClaim> {
+/**
+ * Plans and claims as many rows as there are free slots. `mark` is the planner's, taken before the
+ * results were written: an attempt that ended after it may still hold its lease in the database
+ * when the claim runs, and what the claim then says of its endpoint is stale.
+ */
+export async function claimStep(ctx: StepContext, mark: number): Promise<ClaimStep | NoClaim> {
   const { store, planner } = ctx;
   await fanOut(ctx);
   const free = ctx.attempts.free;
@@ -60,7 +64,6 @@ export async function claimStep(ctx: StepContext): Promise<ClaimStep | NoClaim> 
   // in a microtask. A claim now would run inside it and send rows that
   // may yet roll back, so the check is repeated right before the claim.
   if (store.busy()) return 'busy';
-  const mark = planner.mark();
   const claim = await store.claim({ requests: plan, budget: free, lease: ctx.lease(now) });
   return { plan, claim, now, mark };
 }

@@ -186,9 +186,10 @@ export class Dispatcher {
         if (recordAndClaim !== undefined && this.results.pending > 0 && this.running && !this.closing) {
           step = await recordThenClaim(this.step, recordAndClaim.bind(this.store));
         } else {
+          const mark = this.planner.mark();
           await this.flush();
           if (!this.running || this.closing) return;
-          step = await claimStep(this.step);
+          step = await claimStep(this.step, mark);
         }
         if (step === 'busy') return this.retryWhenFree();
         if (step === 'full') {
