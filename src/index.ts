@@ -3,6 +3,7 @@ export type { EmitItem, EmitOptions } from './api/emit-input.js';
 export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes.js';
 export type { EndpointInput, EndpointPatch } from './api/endpoint-input.js';
 export type {
+  AttemptFeedOptions,
   DeliveryListFilter,
   EventListFilter,
   ReplayOptions,
@@ -54,6 +55,7 @@ export { generateSecret } from './shared/secret.js';
 export type { WebhookSignatureHeaders } from './shared/signature.js';
 export type {
   Attempt,
+  AttemptRecord,
   Delivery,
   DeliveryStatus,
   DeliveryWithAttempts,

@@ -4,6 +4,7 @@ export type { EmitItem, EmitOptions } from './api/emit-input.js';
 export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes.js';
 export type { EndpointInput, EndpointPatch } from './api/endpoint-input.js';
 export type {
+  AttemptFeedOptions,
   DeliveryListFilter,
   EventListFilter,
   ReplayOptions,

@@ -687,6 +687,40 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     expect((await s.events.list({ limit: 100 })).items).toHaveLength(emitted);
   },
 
+  async 'deliveries.attempts(): the attempts of every delivery in the order they were made, after a cursor'(
+    k,
+  ) {
+    const r = await switchable(k, 500);
+    const s = await k.sender({ retry: [] });
+    const ep = await s.endpoints.add({ url: r.receiver.url, tenant: 'acme' });
+    expect(await s.deliveries.attempts()).toEqual([]);
+    const first = await s.emit('order.created', { n: 1 }, { tenant: 'acme' });
+    await s.drain();
+    r.status.now = 200;
+    const second = await s.emit('user.created', { n: 2 }, { tenant: 'acme' });
+    await s.drain();
+    const all = await s.deliveries.attempts();
+    expect(all.map((a) => [a.eventId, a.eventType, a.tenant, a.endpointId, a.number, a.statusCode])).toEqual([
+      [first.id, 'order.created', 'acme', ep.id, 1, 500],
+      [second.id, 'user.created', 'acme', ep.id, 1, 200],
+    ]);
+    // Retried, the failed one's second attempt comes after both.
+    const [failed] = (await s.deliveries.list({ eventId: first.id })).items;
+    await s.deliveries.retry(failed!.id);
+    await s.drain();
+    const after = await s.deliveries.attempts({ after: all[1]!.id });
+    expect(after.map((a) => [a.deliveryId, a.number, a.statusCode])).toEqual([[failed!.id, 2, 200]]);
+    expect(await s.deliveries.attempts({ after: after[0]!.id })).toEqual([]);
+    // Without a cursor: the latest `limit`, oldest first.
+    expect((await s.deliveries.attempts({ limit: 2 })).map((a) => a.id)).toEqual([all[1]!.id, after[0]!.id]);
+    expect(await failure(() => s.deliveries.attempts({ after: 'dlv_1' }))).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    expect(await failure(() => s.deliveries.attempts({ since: 1 } as never))).toMatchObject({
+      code: 'ERR_UNKNOWN_OPTION',
+    });
+  },
+
   async 'stats(): counts by status, in flight, and how late the most overdue delivery is'(k) {
     const r = await k.receiver((request, res) =>
       res.writeHead(payloadOf<{ ok: boolean }>(request).ok ? 200 : 500).end(),

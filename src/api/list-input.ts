@@ -101,3 +101,10 @@ export interface RetryManyFilter {
   /** Created before. */
   until?: TimeInput;
 }
+
+export interface AttemptFeedOptions {
+  /** An attempt id: the attempts made after it, oldest first. Without it: the latest `limit`, oldest first. */
+  after?: string;
+  /** At most this many (default 50, at most 1000). */
+  limit?: number;
+}

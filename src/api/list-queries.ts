@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../shared/errors/input.js';
 import { parseSeqId } from '../shared/ids.js';
 import type { DeliveryStatus, Page } from '../shared/types.js';
 import { describe, isPlainObject, unknownKey } from '../shared/validate.js';
-import type { DeliveryFilter, EventFilter, FailedFilter } from '../store/queries.js';
+import type { AttemptFeedFilter, DeliveryFilter, EventFilter, FailedFilter } from '../store/queries.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkFilter, optionalFilterString, toLimit, toMs } from './list-input.js';
 
@@ -23,6 +23,7 @@ const DELIVERY_LIST_KEYS = new Set([
 ]);
 const RETRY_MANY_KEYS = new Set(['status', 'endpointId', 'eventType', 'since', 'until']);
 const REPLAY_KEYS = new Set(['endpointIds']);
+const FEED_KEYS = new Set(['after', 'limit']);
 const STATUSES = new Set(['pending', 'sending', 'succeeded', 'failed']);
 
 /** `events.list(filter)` as a store query; `query.limit` is one more than the page (see `pageOf`). */
@@ -147,4 +148,19 @@ export function notRetriableError(id: string, status: string): InvalidArgumentEr
     'ERR_INVALID_STATE',
     { deliveryId: id },
   );
+}
+
+/** `deliveries.attempts(filter)` as a store query. */
+export function attemptFeedQuery(filter: unknown): AttemptFeedFilter {
+  const f = checkFilter(filter, FEED_KEYS);
+  const limit = toLimit(f.limit);
+  if (f.after === undefined) return { limit };
+  const after = parseSeqId('att_', f.after);
+  if (after === null) {
+    throw new InvalidArgumentError(
+      'after',
+      `Expected \`after\` to be an attempt id (att_…), got ${describe(f.after)}`,
+    );
+  }
+  return { after, limit };
 }

@@ -1,6 +1,13 @@
 import { iso } from './clock.js';
 import { attemptId, deliveryId } from './ids.js';
-import type { Attempt, Delivery, DeliveryStatus, Endpoint, WebhookEventRecord } from './types.js';
+import type {
+  Attempt,
+  AttemptRecord,
+  Delivery,
+  DeliveryStatus,
+  Endpoint,
+  WebhookEventRecord,
+} from './types.js';
 // Rows as SQLite returns them. Times are integer ms since the epoch.
 
 export interface EndpointRow {
@@ -62,6 +69,14 @@ export interface AttemptRow {
   response_body: string | null;
   error_code: string | null;
   error_message: string | null;
+}
+
+/** An attempt of the feed, with the ids of its delivery. */
+export interface AttemptFeedRow extends AttemptRow {
+  event_id: string;
+  event_type: string;
+  tenant: string | null;
+  endpoint_id: string;
 }
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -130,5 +145,15 @@ export function toAttempt(row: AttemptRow): Attempt {
     responseBody: row.response_body,
     errorCode: row.error_code,
     errorMessage: row.error_message,
+  };
+}
+
+export function toAttemptRecord(row: AttemptFeedRow): AttemptRecord {
+  return {
+    ...toAttempt(row),
+    eventId: row.event_id,
+    eventType: row.event_type,
+    endpointId: row.endpoint_id,
+    tenant: row.tenant,
   };
 }

@@ -82,6 +82,14 @@ export interface Attempt {
   errorMessage: string | null;
 }
 
+/** An attempt of `deliveries.attempts()`, with what it was for. */
+export interface AttemptRecord extends Attempt {
+  eventId: string;
+  eventType: string;
+  endpointId: string;
+  tenant: string | null;
+}
+
 export interface DeliveryWithAttempts extends Delivery {
   /** Oldest first. */
   attempts: Attempt[];

@@ -37,6 +37,12 @@ export interface DeliveryFilter {
   limit: number;
 }
 
+/** The attempt feed: attempts after `after` (a seq) oldest first, or the latest `limit` without it. */
+export interface AttemptFeedFilter {
+  after?: number;
+  limit: number;
+}
+
 export interface FailedFilter {
   endpointId?: string;
   eventType?: string;

@@ -1,8 +1,9 @@
 import { NotFoundError } from '../../shared/errors/input.js';
-import { toAttempt, toDelivery } from '../../shared/rows.js';
-import type { Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
-import type { DeliveryListFilter, RetryManyFilter } from '../list-input.js';
+import { toAttempt, toAttemptRecord, toDelivery } from '../../shared/rows.js';
+import type { AttemptRecord, Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
+import type { AttemptFeedOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
 import {
+  attemptFeedQuery,
   deliveryListQuery,
   deliverySeq,
   notRetriableError,
@@ -31,6 +32,14 @@ export class PgDeliveries {
     return this.ctx.call('deliveries.list', async () => {
       const { query, limit } = deliveryListQuery(filter);
       return pageOf(await this.ctx.store.log.listDeliveries(query), limit, 'd', toDelivery);
+    });
+  }
+
+  /** Attempts of every delivery: after the attempt `after`, oldest first, or the latest `limit` without it. */
+  attempts(options?: AttemptFeedOptions): Promise<AttemptRecord[]> {
+    return this.ctx.call('deliveries.attempts', async () => {
+      const query = attemptFeedQuery(options);
+      return (await this.ctx.store.log.attemptFeed(query)).map(toAttemptRecord);
     });
   }
 

@@ -1,8 +1,9 @@
 import { NotFoundError } from '../../shared/errors/input.js';
-import { toAttempt, toDelivery } from '../../shared/rows.js';
-import type { Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
-import type { DeliveryListFilter, RetryManyFilter } from '../list-input.js';
+import { toAttempt, toAttemptRecord, toDelivery } from '../../shared/rows.js';
+import type { AttemptRecord, Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
+import type { AttemptFeedOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
 import {
+  attemptFeedQuery,
   deliveryListQuery,
   deliverySeq,
   notRetriableError,
@@ -30,6 +31,15 @@ export class Deliveries {
     this.ctx.guard('deliveries.list');
     const { query, limit } = deliveryListQuery(filter);
     return pageOf(this.ctx.store.log.listDeliveries(query), limit, 'd', toDelivery);
+  }
+
+  /**
+   * Attempts of every delivery, as any process sharing the database makes them: after the attempt
+   * `after`, oldest first, or the latest `limit` without it. What `npx hookline tail` follows.
+   */
+  attempts(options?: AttemptFeedOptions): AttemptRecord[] {
+    this.ctx.guard('deliveries.attempts');
+    return this.ctx.store.log.attemptFeed(attemptFeedQuery(options)).map(toAttemptRecord);
   }
 
   /**

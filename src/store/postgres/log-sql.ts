@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { AttemptRow, DeliveryRow, EventRow } from '../../shared/rows.js';
+import type { AttemptFeedRow, AttemptRow, DeliveryRow, EventRow } from '../../shared/rows.js';
 import type { DeliveryStatus } from '../../shared/types.js';
-import type { DeliveryFilter, EventFilter } from '../queries.js';
+import type { AttemptFeedFilter, DeliveryFilter, EventFilter } from '../queries.js';
 import { run } from './db.js';
 /** A delivery as `DeliveryRow`, from `deliveries d` joined to `events e`. */
 export const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
@@ -13,6 +13,8 @@ function statements(s: string) {
     getDelivery: `SELECT ${DELIVERY_COLUMNS} FROM ${s}.deliveries d JOIN ${s}.events e ON e.seq = d.event_seq
       WHERE d.seq = $1`,
     attempts: `SELECT * FROM ${s}.attempts WHERE delivery_seq = $1 ORDER BY number, seq`,
+    feed: `SELECT a.*, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id
+      FROM ${s}.attempts a JOIN ${s}.deliveries d ON d.seq = a.delivery_seq JOIN ${s}.events e ON e.seq = d.event_seq`,
     counts: `SELECT status, count(*) AS n FROM ${s}.deliveries GROUP BY status`,
     oldestDue: `SELECT min(least(
         (SELECT min(next_attempt_at) FROM ${s}.deliveries d
@@ -91,6 +93,20 @@ export class PgLogSql {
 
   attempts(deliverySeq: number): Promise<AttemptRow[]> {
     return run<AttemptRow>(this.pool, this.sql.attempts, [deliverySeq]);
+  }
+
+  /** Attempts after `after` oldest first, or the latest `limit` (still oldest first). */
+  async attemptFeed(filter: AttemptFeedFilter): Promise<AttemptFeedRow[]> {
+    if (filter.after !== undefined) {
+      return run<AttemptFeedRow>(this.pool, `${this.sql.feed} WHERE a.seq > $1 ORDER BY a.seq LIMIT $2`, [
+        filter.after,
+        filter.limit,
+      ]);
+    }
+    const rows = await run<AttemptFeedRow>(this.pool, `${this.sql.feed} ORDER BY a.seq DESC LIMIT $1`, [
+      filter.limit,
+    ]);
+    return rows.reverse();
   }
 
   async counts(): Promise<Record<DeliveryStatus, number>> {

@@ -1,7 +1,11 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { AttemptRow, DeliveryRow, EventRow } from '../../shared/rows.js';
+import type { AttemptFeedRow, AttemptRow, DeliveryRow, EventRow } from '../../shared/rows.js';
 import type { DeliveryStatus } from '../../shared/types.js';
-import type { DeliveryFilter, EventFilter } from '../queries.js';
+import type { AttemptFeedFilter, DeliveryFilter, EventFilter } from '../queries.js';
+
+/** An attempt with the ids of its delivery, from `attempts a` joined to `deliveries d` and `events e`. */
+const FEED_FROM = (p: string) => `SELECT a.*, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id
+  FROM ${p}attempts a JOIN ${p}deliveries d ON d.seq = a.delivery_seq JOIN ${p}events e ON e.seq = d.event_seq`;
 
 const DELIVERY_COLUMNS = `d.seq, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id, d.status,
   d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at`;
@@ -99,6 +103,19 @@ export class LogSql {
 
   attempts(deliverySeq: number): AttemptRow[] {
     return this.attemptsStmt.all(deliverySeq);
+  }
+
+  /** Attempts after `after` oldest first, or the latest `limit` (still oldest first), through the primary key. */
+  attemptFeed(filter: AttemptFeedFilter): AttemptFeedRow[] {
+    if (filter.after !== undefined) {
+      return this.prepared(
+        `${FEED_FROM(this.p)} WHERE a.seq > ? ORDER BY a.seq LIMIT CAST(? AS INTEGER)`,
+      ).all(filter.after, filter.limit) as AttemptFeedRow[];
+    }
+    const latest = this.prepared(`${FEED_FROM(this.p)} ORDER BY a.seq DESC LIMIT CAST(? AS INTEGER)`).all(
+      filter.limit,
+    ) as AttemptFeedRow[];
+    return latest.reverse();
   }
 
   countByStatus(status: DeliveryStatus): number {
