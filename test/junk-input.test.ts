@@ -250,6 +250,11 @@ const TARGETS: Record<string, Target> = {
       '0.cursor': ['undefined'],
     },
   },
+  'deliveries.attempts': {
+    args: () => [{ limit: 10 }],
+    call: (c, a) => c.sender.deliveries.attempts(a[0] as never),
+    positions: { '0': ['undefined', '{}'], '0.after': ['undefined'], '0.limit': ['undefined'] },
+  },
   'deliveries.retry': {
     args: (c) => [c.deliveryId],
     call: (c, a) => c.sender.deliveries.retry(a[0] as never),

@@ -252,6 +252,46 @@ describe('migrations', () => {
     expect(migrationRows(db)).toHaveLength(LATEST);
   });
 
+  it('migrate: false creates and changes nothing: a missing file, schema or version is refused', async () => {
+    const dir = temp();
+    const missing = dir.file('missing.db');
+    expect(catchError(() => new WebhookSender({ database: missing, migrate: false }))).toBeInstanceOf(
+      StoreError,
+    );
+    expect(fs.existsSync(missing)).toBe(false);
+
+    const empty = dir.file('empty.db');
+    new Database(empty).close();
+    const none = catchError(() => new WebhookSender({ database: empty, migrate: false, autoStart: false }));
+    expect(none).toMatchObject({
+      name: 'SchemaVersionError',
+      code: 'ERR_SCHEMA_MISSING',
+      databaseVersion: 0,
+    });
+    expect(tableNames(appDb(empty))).toEqual([]);
+
+    const older = dir.file('older.db');
+    const db = new Database(older);
+    db.exec(`CREATE TABLE hookline_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+    db.exec(MIGRATIONS[0]!.replaceAll('{p}', 'hookline_'));
+    db.prepare('INSERT INTO hookline_migrations (version, applied_at) VALUES (1, 0)').run();
+    db.close();
+    const old = catchError(() => new WebhookSender({ database: older, migrate: false, autoStart: false }));
+    expect(old).toMatchObject({ code: 'ERR_SCHEMA_TOO_OLD', databaseVersion: 1, libraryVersion: LATEST });
+    expect(migrationRows(appDb(older)).map((r) => r.version)).toEqual([1]);
+
+    const current = dir.file('current.db');
+    const app = new WebhookSender({ database: current, autoStart: false });
+    const ep = app.endpoints.add({ url: 'https://example.com/h' });
+    await app.close();
+    const tool = new WebhookSender({ database: current, migrate: false, autoStart: false });
+    cleanups.push(() => tool.close());
+    expect(tool.endpoints.get(ep.id).url).toBe('https://example.com/h');
+    expect(catchError(() => new WebhookSender({ migrate: 'no' } as never))).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+    });
+  });
+
   it('2 upgrades a database made by migration 1, keeping its rows', async () => {
     const db = appDb();
     db.exec(`CREATE TABLE hookline_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);

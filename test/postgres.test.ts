@@ -354,6 +354,31 @@ describe.skipIf(!probe.available)(`PgWebhookSender (${probe.reason})`, () => {
     await expect(newer.endpoints.list()).rejects.toBeInstanceOf(SchemaVersionError);
   });
 
+  it('migrate: false creates and changes nothing: a missing or older schema is refused', async () => {
+    const pool = newPool();
+    const absent = newSchema();
+    const none = sender({ schema: absent, migrate: false, autoStart: false });
+    await expect(none.ready).rejects.toMatchObject({
+      name: 'SchemaVersionError',
+      code: 'ERR_SCHEMA_MISSING',
+    });
+    const { rows } = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [absent]);
+    expect(rows).toEqual([]);
+
+    const schema = newSchema();
+    const app = sender({ schema, autoStart: false });
+    await app.ready;
+    const ep = await app.endpoints.add({ url: 'https://example.com/' });
+    const tool = sender({ schema, migrate: false, autoStart: false });
+    expect((await tool.endpoints.get(ep.id)).url).toBe('https://example.com/');
+
+    await pool.query(`DELETE FROM "${schema}".migrations WHERE version > 1`);
+    const older = sender({ schema, migrate: false, autoStart: false });
+    await expect(older.ready).rejects.toMatchObject({ code: 'ERR_SCHEMA_TOO_OLD', databaseVersion: 1 });
+    const { rows: kept } = await pool.query(`SELECT version FROM "${schema}".migrations`);
+    expect(kept).toEqual([{ version: 1 }]);
+  });
+
   it('owns a pool made from a connection string, and checks its options', async () => {
     const s = sender({ schema: newSchema(), connectionString: PG_URL, autoStart: false });
     await s.ready;

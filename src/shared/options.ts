@@ -67,6 +67,13 @@ export interface SenderOptions {
    */
   autoStart?: boolean;
   /**
+   * Create the tables, or bring them up to date, when the sender opens the database. With `false`
+   * the sender never creates or changes a schema (nor, on SQLite, a file): a database hookline has not
+   * set up at this version is refused with `SchemaVersionError`. What the operator tools use.
+   * @default true
+   */
+  migrate?: boolean;
+  /**
    * How often in ms the dispatcher looks for rows written by other processes sharing the database.
    * @default 1000
    */
@@ -132,6 +139,7 @@ export interface ResolvedOptions {
   /** `undefined`: `dns.lookup`, which src/engine/http/ supplies (only it touches the network). */
   lookup: LookupFunction | undefined;
   autoStart: boolean;
+  migrate: boolean;
   pollInterval: number;
   maxPayloadBytes: number;
   responseBodyLimit: number;
@@ -159,6 +167,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   allowedNetworks: Object.freeze([]) as readonly string[],
   lookup: undefined,
   autoStart: true,
+  migrate: true,
   pollInterval: 1_000,
   maxPayloadBytes: 1024 * 1024,
   responseBodyLimit: 16 * 1024,
@@ -221,6 +230,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fail('lookup', 'a function like `dns.lookup(hostname, options, callback)`', o.lookup);
   }
   if (typeof o.autoStart !== 'boolean') fail('autoStart', 'a boolean', o.autoStart);
+  if (typeof o.migrate !== 'boolean') fail('migrate', 'a boolean', o.migrate);
   integerIn('pollInterval', o.pollInterval, 10, 24 * 60 * 60 * 1000);
   integerIn('maxPayloadBytes', o.maxPayloadBytes, 2, 256 * 1024 * 1024);
   integerIn('responseBodyLimit', o.responseBodyLimit, 0, 16 * 1024 * 1024);

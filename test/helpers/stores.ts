@@ -1,5 +1,7 @@
 import pg from 'pg';
 import {
+  type AttemptFeedOptions,
+  type AttemptRecord,
   type Delivery,
   type DeliveryListFilter,
   type DeliveryWithAttempts,
@@ -60,6 +62,7 @@ export interface Sender {
     list(filter?: DeliveryListFilter): Maybe<Page<Delivery>>;
     retry(id: string): Maybe<Delivery>;
     retryMany(filter: RetryManyFilter): Maybe<number>;
+    attempts(options?: AttemptFeedOptions): Maybe<AttemptRecord[]>;
   };
   emit(type: string, payload: unknown, options?: EmitOptions): Maybe<EmittedEvent>;
   emitMany(events: EmitItem[]): Maybe<EmittedEvent[]>;

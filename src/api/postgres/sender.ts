@@ -14,7 +14,7 @@ import type { EmittedEvent, SenderStats } from '../../shared/types.js';
 import { openPool } from '../../store/postgres/db.js';
 import { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
 import { PgListener } from '../../store/postgres/listener.js';
-import { migratePg } from '../../store/postgres/migrate.js';
+import { checkSchemaPg, migratePg } from '../../store/postgres/migrate.js';
 import { PgStore } from '../../store/postgres/store.js';
 import { closeTimeout } from '../close-options.js';
 import type { EmitItem } from '../emit-input.js';
@@ -132,11 +132,13 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       call,
     });
 
-    this.ready = migratePg(this.#pool, schema).catch((error: unknown) => {
-      throw error instanceof WebhookError
-        ? error
-        : new StoreError(`Cannot prepare the PostgreSQL schema: ${(error as Error).message}`, error);
-    });
+    this.ready = (o.migrate ? migratePg(this.#pool, schema) : checkSchemaPg(this.#pool, schema)).catch(
+      (error: unknown) => {
+        throw error instanceof WebhookError
+          ? error
+          : new StoreError(`Cannot prepare the PostgreSQL schema: ${(error as Error).message}`, error);
+      },
+    );
     // Marked handled: a sender nobody awaits must not crash the process; every method still rejects with it.
     this.ready.catch(() => undefined);
     this.#autoStarted = o.autoStart

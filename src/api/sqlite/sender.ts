@@ -51,7 +51,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     // Checked before the store opens the file: a malformed `allowedNetworks` creates nothing.
     const { policy, checkUrl } = createUrlPolicy(o);
     // A worker engine checkpoints on its own connection, the one that writes the results.
-    this.#store = new SqliteStore(o.database, o.tablePrefix, o.engine === 'inline');
+    this.#store = new SqliteStore(o.database, o.tablePrefix, o.engine === 'inline', null, o.migrate);
     const store = this.#store;
     const cache = new EndpointCache(store.endpoints);
     // Emits wait at it for the worker's write transactions (see WriteGate).

@@ -51,6 +51,10 @@ export type ErrorCode =
   | 'ERR_NOT_STARTED'
   /** The database was migrated by a newer hookline. */
   | 'ERR_SCHEMA_TOO_NEW'
+  /** With `migrate: false`: the database holds no hookline schema. */
+  | 'ERR_SCHEMA_MISSING'
+  /** With `migrate: false`: the database's hookline schema is older than this version's. */
+  | 'ERR_SCHEMA_TOO_OLD'
   /** The database could not be opened or answered with an error. */
   | 'ERR_STORE'
   /** Emitted as `'error'`: a listener threw. */

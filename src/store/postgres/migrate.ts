@@ -35,3 +35,18 @@ async function currentVersion(db: Queryable, s: string): Promise<number> {
   );
   return result.rows[0]?.version ?? 0;
 }
+
+/** With `migrate: false`: the schema must be there, at this version; nothing is written. */
+export async function checkSchemaPg(
+  pool: pg.Pool,
+  schema: string,
+  migrations = PG_MIGRATIONS,
+): Promise<void> {
+  const found = await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+    `${quoteIdent(schema)}.migrations`,
+  ]);
+  const current = found.rows[0]?.t ? await currentVersion(pool, quoteIdent(schema)) : 0;
+  if (current !== migrations.length) {
+    throw new SchemaVersionError(current, migrations.length, `The schema \`${schema}\``);
+  }
+}

@@ -36,3 +36,14 @@ function isCurrent(db: Database, table: string, latest: number): boolean {
   if (current > latest) throw new SchemaVersionError(current, latest);
   return current === latest;
 }
+
+/** With `migrate: false`: the schema must be there, at this version; nothing is written. */
+export function checkSchema(db: Database, prefix: string): void {
+  const table = `${prefix}migrations`;
+  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
+  const current = exists
+    ? ((db.prepare(`SELECT max(version) AS version FROM ${table}`).get() as { version: number | null })
+        .version ?? 0)
+    : 0;
+  if (current !== MIGRATIONS.length) throw new SchemaVersionError(current, MIGRATIONS.length);
+}

@@ -12,7 +12,7 @@ import { EndpointSql } from './endpoint-sql.js';
 import { FanoutSql } from './fanout-sql.js';
 import { HealthSql } from './health-sql.js';
 import { LogSql } from './log-sql.js';
-import { migrate } from './migrate.js';
+import { checkSchema, migrate } from './migrate.js';
 import { OutboxSql } from './outbox-sql.js';
 import { RetentionSql } from './retention-sql.js';
 
@@ -93,10 +93,11 @@ export class SqliteStore {
     prefix: string,
     checkpoint = true,
     private readonly gate: WriteGate | null = null,
+    migrating = true,
   ) {
     if (typeof database === 'string') {
       try {
-        this.db = new Database(database);
+        this.db = new Database(database, { fileMustExist: !migrating });
       } catch (error) {
         throw new StoreError(`Cannot open the database \`${database}\`: ${(error as Error).message}`, error);
       }
@@ -121,7 +122,8 @@ export class SqliteStore {
         }
         this.db.pragma('synchronous = NORMAL');
       }
-      migrate(this.db, prefix);
+      if (migrating) migrate(this.db, prefix);
+      else checkSchema(this.db, prefix);
     } catch (error) {
       if (this.owned) this.db.close();
       // The driver's errors (not a database, read-only, locked) become the library's own.
