@@ -5,6 +5,7 @@ export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes
 export type { EndpointInput, EndpointPatch } from './api/endpoint-input.js';
 export type {
   AttemptFeedOptions,
+  BulkOptions,
   DeliveryListFilter,
   EventListFilter,
   ReplayOptions,

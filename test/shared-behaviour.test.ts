@@ -390,6 +390,37 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     );
   },
 
+  async 'retryMany and recover report their progress, batch by batch, and check the callback'(k) {
+    const r = await switchable(k, 500);
+    const s = await k.sender({ retry: [], circuitBreaker: false });
+    const ep = await s.endpoints.add({ url: r.receiver.url });
+    await s.emitMany(Array.from({ length: 1_100 }, (_, n) => ({ type: 'order.created', payload: { n } })));
+    await s.drain();
+    r.status.now = 200;
+    const seen: number[] = [];
+    expect(await s.deliveries.retryMany({ status: 'failed' }, { onProgress: (n) => seen.push(n) })).toBe(
+      1_500,
+    );
+    // Batches of 1,000, then the empty look that ends the loop reports nothing new.
+    expect(seen).toEqual([1_000, 1_100]);
+    await s.drain();
+    r.status.now = 500;
+    await s.emit('order.created', { n: 'late' });
+    await s.drain();
+    const recovered: number[] = [];
+    r.status.now = 200;
+    expect(await s.endpoints.recover(ep.id, { since: 0, onProgress: (n) => recovered.push(n) })).toBe(1);
+    expect(recovered).toEqual([1]);
+    expect(
+      await failure(() => s.deliveries.retryMany({ status: 'failed' }, { onProgress: 1 } as never)),
+    ).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(
+      await failure(() => s.deliveries.retryMany({ status: 'failed' }, { other: 1 } as never)),
+    ).toMatchObject({
+      code: 'ERR_UNKNOWN_OPTION',
+    });
+  },
+
   async 'events.replay makes new deliveries of a stored event, same webhook-id'(k) {
     const r = await k.receiver();
     const s = await k.sender();

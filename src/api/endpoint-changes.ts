@@ -3,7 +3,7 @@ import type { EndpointRow } from '../shared/rows.js';
 import { describe, isNonNegativeInteger, isPlainObject, unknownKey } from '../shared/validate.js';
 import { ADD_KEYS, UPDATE_KEYS } from './endpoint-input.js';
 import { newEndpointRow, patchedEndpointRow, secretFrom } from './endpoint-rows.js';
-import { type TimeInput, toMs } from './list-input.js';
+import { type BulkOptions, progressCallback, type TimeInput, toMs } from './list-input.js';
 // What `sender.endpoints` does, store-neutral: every check and every new row, for both shells.
 // A shell reads the current row, calls one of these, then writes what it returns.
 
@@ -23,7 +23,7 @@ export function parseRotateOptions(options: unknown): { secret: string; graceMs:
   return { secret: secretFrom(o.secret), graceMs };
 }
 
-export interface RecoverOptions {
+export interface RecoverOptions extends BulkOptions {
   /** Deliveries created at or after this moment. */
   since: TimeInput;
   /** Deliveries created before this moment. @default now */
@@ -109,8 +109,9 @@ export function disabledRow(current: EndpointRow, why: string, now: number) {
 
 /** `recover`'s window, checked: `since` is required. */
 export function recoverFilter(endpointId: string, options: unknown) {
-  const o = checkObject(options, 'options', new Set(['since', 'until']));
+  const o = checkObject(options, 'options', new Set(['since', 'until', 'onProgress']));
   if (o.since === undefined)
     throw new InvalidArgumentError('since', 'Expected `since`: recover needs the start of the window');
-  return { endpointId, since: toMs(o.since, 'since'), until: toMs(o.until, 'until') };
+  const filter = { endpointId, since: toMs(o.since, 'since'), until: toMs(o.until, 'until') };
+  return { filter, onProgress: progressCallback(o.onProgress) };
 }

@@ -108,3 +108,19 @@ export interface AttemptFeedOptions {
   /** At most this many (default 50, at most 1000). */
   limit?: number;
 }
+
+/** The options of a bulk change (`deliveries.retryMany`, `endpoints.recover`). */
+export interface BulkOptions {
+  /** Called after each batch with how many deliveries went back so far: a progress bar. */
+  onProgress?: (count: number) => void;
+}
+
+/** A bulk change's `onProgress`, checked. */
+export function progressCallback(value: unknown): ((count: number) => void) | undefined {
+  if (value === undefined || typeof value === 'function')
+    return value as ((count: number) => void) | undefined;
+  throw new InvalidArgumentError(
+    'onProgress',
+    `Expected \`onProgress\` to be a function, got ${describe(value)}`,
+  );
+}

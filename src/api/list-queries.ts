@@ -4,7 +4,7 @@ import type { DeliveryStatus, Page } from '../shared/types.js';
 import { describe, isPlainObject, unknownKey } from '../shared/validate.js';
 import type { AttemptFeedFilter, DeliveryFilter, EventFilter, FailedFilter } from '../store/queries.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { checkFilter, optionalFilterString, toLimit, toMs } from './list-input.js';
+import { checkFilter, optionalFilterString, progressCallback, toLimit, toMs } from './list-input.js';
 
 // The arguments of `events` and `deliveries`, checked and turned into store
 // queries the same way for both stores; each store's API only runs them.
@@ -24,6 +24,7 @@ const DELIVERY_LIST_KEYS = new Set([
 const RETRY_MANY_KEYS = new Set(['status', 'endpointId', 'eventType', 'since', 'until']);
 const REPLAY_KEYS = new Set(['endpointIds']);
 const FEED_KEYS = new Set(['after', 'limit']);
+const BULK_KEYS = new Set(['onProgress']);
 const STATUSES = new Set(['pending', 'sending', 'succeeded', 'failed']);
 
 /** `events.list(filter)` as a store query; `query.limit` is one more than the page (see `pageOf`). */
@@ -96,6 +97,13 @@ export function retryManyFilter(filter: unknown): FailedFilter {
     since: toMs(f.since, 'since'),
     until: toMs(f.until, 'until'),
   };
+}
+
+/** `retryMany`'s second argument, checked. */
+export function bulkOptions(options: unknown): ((count: number) => void) | undefined {
+  if (options === undefined) return undefined;
+  const o = checkFilter(options, BULK_KEYS);
+  return progressCallback(o.onProgress);
 }
 
 /** The `replay` options' `endpointIds`, checked; `undefined`: every endpoint that matches now. */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import {
   type AttemptFeedOptions,
   type AttemptRecord,
+  type BulkOptions,
   type Delivery,
   type DeliveryListFilter,
   type DeliveryWithAttempts,
@@ -61,7 +62,7 @@ export interface Sender {
     get(id: string): Maybe<DeliveryWithAttempts>;
     list(filter?: DeliveryListFilter): Maybe<Page<Delivery>>;
     retry(id: string): Maybe<Delivery>;
-    retryMany(filter: RetryManyFilter): Maybe<number>;
+    retryMany(filter: RetryManyFilter, options?: BulkOptions): Maybe<number>;
     attempts(options?: AttemptFeedOptions): Maybe<AttemptRecord[]>;
   };
   emit(type: string, payload: unknown, options?: EmitOptions): Maybe<EmittedEvent>;

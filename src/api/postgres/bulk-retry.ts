@@ -8,7 +8,11 @@ const BATCH = 1_000;
  * batch per statement, then tells every sender sharing the schema. Resolves
  * to how many went back.
  */
-export async function requeueFailed(ctx: PgContext, filter: FailedFilter): Promise<number> {
+export async function requeueFailed(
+  ctx: PgContext,
+  filter: FailedFilter,
+  onProgress?: (count: number) => void,
+): Promise<number> {
   let after = 0;
   let total = 0;
   for (;;) {
@@ -18,6 +22,7 @@ export async function requeueFailed(ctx: PgContext, filter: FailedFilter): Promi
     total += count;
     after = last;
     if (count > 0) ctx.scheduled(filter.endpointId, at);
+    onProgress?.(total);
   }
   // Every sender sharing the schema looks again.
   if (total > 0) await ctx.store.outbox.notify();

@@ -1,9 +1,10 @@
 import { NotFoundError } from '../../shared/errors/input.js';
 import { toAttempt, toAttemptRecord, toDelivery } from '../../shared/rows.js';
 import type { AttemptRecord, Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
-import type { AttemptFeedOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
+import type { AttemptFeedOptions, BulkOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
 import {
   attemptFeedQuery,
+  bulkOptions,
   deliveryListQuery,
   deliverySeq,
   notRetriableError,
@@ -61,9 +62,9 @@ export class PgDeliveries {
   }
 
   /** Puts every failed delivery matching the filter back to pending, oldest first. Resolves to how many. */
-  retryMany(filter: RetryManyFilter): Promise<number> {
+  retryMany(filter: RetryManyFilter, options?: BulkOptions): Promise<number> {
     return this.ctx.call('deliveries.retryMany', async () => {
-      return requeueFailed(this.ctx, retryManyFilter(filter));
+      return requeueFailed(this.ctx, retryManyFilter(filter), bulkOptions(options));
     });
   }
 }

@@ -109,7 +109,8 @@ export class PgEndpoints {
   recover(id: string, options: RecoverOptions): Promise<number> {
     return this.ctx.call('endpoints.recover', async () => {
       const row = await this.row(id);
-      return requeueFailed(this.ctx, recoverFilter(row.id, options));
+      const { filter, onProgress } = recoverFilter(row.id, options);
+      return requeueFailed(this.ctx, filter, onProgress);
     });
   }
 

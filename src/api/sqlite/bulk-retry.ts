@@ -13,6 +13,7 @@ export async function requeueFailed(
   filter: FailedFilter,
   now: () => number,
   scheduled: (endpointId: string | undefined, at: number) => void,
+  onProgress?: (count: number) => void,
 ): Promise<number> {
   let after = 0;
   let total = 0;
@@ -25,6 +26,7 @@ export async function requeueFailed(
     total += count;
     after = last;
     if (count > 0) scheduled(filter.endpointId, at);
+    onProgress?.(total);
     await new Promise((resolve) => setImmediate(resolve));
   }
   return total;

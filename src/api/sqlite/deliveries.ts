@@ -1,9 +1,10 @@
 import { NotFoundError } from '../../shared/errors/input.js';
 import { toAttempt, toAttemptRecord, toDelivery } from '../../shared/rows.js';
 import type { AttemptRecord, Delivery, DeliveryWithAttempts, Page } from '../../shared/types.js';
-import type { AttemptFeedOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
+import type { AttemptFeedOptions, BulkOptions, DeliveryListFilter, RetryManyFilter } from '../list-input.js';
 import {
   attemptFeedQuery,
+  bulkOptions,
   deliveryListQuery,
   deliverySeq,
   notRetriableError,
@@ -67,12 +68,13 @@ export class Deliveries {
    * first, each with a fresh retry schedule. Batched: a million rows do not
    * block the event loop. Resolves to how many.
    */
-  async retryMany(filter: RetryManyFilter): Promise<number> {
+  async retryMany(filter: RetryManyFilter, options?: BulkOptions): Promise<number> {
     this.ctx.guard('deliveries.retryMany');
     const query = retryManyFilter(filter);
+    const onProgress = bulkOptions(options);
     const { endpointId } = query;
     if (endpointId === undefined) this.ctx.store.claims.resetFifo();
     else this.ctx.store.claims.resetFifo(endpointId);
-    return requeueFailed(this.ctx.store, query, () => this.ctx.clock.now(), this.ctx.scheduled);
+    return requeueFailed(this.ctx.store, query, () => this.ctx.clock.now(), this.ctx.scheduled, onProgress);
   }
 }

@@ -90,9 +90,9 @@ export class Endpoints {
   async recover(id: string, options: RecoverOptions): Promise<number> {
     this.ctx.guard('endpoints.recover');
     const row = this.row(id);
-    const filter = recoverFilter(row.id, options);
+    const { filter, onProgress } = recoverFilter(row.id, options);
     this.ctx.store.claims.resetFifo(row.id);
-    return requeueFailed(this.ctx.store, filter, () => this.ctx.clock.now(), this.ctx.scheduled);
+    return requeueFailed(this.ctx.store, filter, () => this.ctx.clock.now(), this.ctx.scheduled, onProgress);
   }
 
   /** Stops deliveries to the endpoint: emit skips it and its pending deliveries end as failed with `reason`. */
