@@ -7,6 +7,8 @@
  *   src/store/     all SQL: store/sqlite/ and store/postgres/, each implementing the engine's store port
  *   src/api/       the public facade and its input parsing: api/sqlite/ and api/postgres/ are the two shells
  *   src/worker/    the engine's worker thread put together on its own connection (entry: src/worker.ts)
+ *   src/operator/  what the operator tools share: opening an outbox, the API they use of a sender
+ *   src/cli/       `npx hookline …` (entry: src/cli/main.ts)
  *
  * The data flows one way: api -> store -> engine -> shared. The engine talks to a store only through
  * the port it defines (engine/store-port.ts, engine/claims.ts).
@@ -110,6 +112,14 @@ module.exports = {
       comment: 'Only src/store/ opens a database connection (better-sqlite3, pg).',
       from: { path: '^src/', pathNot: '^src/store/' },
       to: { path: 'node_modules/(better-sqlite3|pg)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'operator-tools-use-the-public-api',
+      severity: 'error',
+      comment:
+        'The CLI and the dashboard see a sender through its public API: never the engine, the SQL or a shell.',
+      from: { path: '^src/(cli|operator|dashboard)/' },
+      to: { path: '^src/(engine|store|worker)/|^src/api/(sqlite|postgres)/|^src/worker\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

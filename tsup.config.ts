@@ -2,7 +2,12 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   // `hookline/postgres` is its own entry: SQLite users never load `pg` (an optional peer dependency).
-  entry: { index: 'src/index.ts', postgres: 'src/postgres.ts', worker: 'src/worker.ts' },
+  entry: {
+    index: 'src/index.ts',
+    postgres: 'src/postgres.ts',
+    worker: 'src/worker.ts',
+    cli: 'src/cli/main.ts',
+  },
   format: ['esm', 'cjs'],
   // Both entries share chunks in CJS too (experimental in tsup 8), so `hookline/postgres` throws the
   // very `WebhookError` classes that `require('hookline')` exports, and `instanceof` holds.

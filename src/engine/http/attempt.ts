@@ -1,5 +1,6 @@
 import { type Got, got } from 'got';
 import { BlockedAddressError } from '../../shared/errors/network.js';
+import { isSecretHeader, REDACTED } from '../../shared/secret-headers.js';
 import type { AddressPolicy } from './address-policy.js';
 import { literalHostAddress } from './address-policy.js';
 import type { Agents } from './agents.js';
@@ -35,19 +36,8 @@ export interface TransportOptions {
 
 /** Response headers never kept in the log. */
 const DROPPED_HEADERS = new Set(['set-cookie', 'set-cookie2']);
-/** Response headers kept by name only: their value is a credential. */
-const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
-/** `x-api-key`, `x-auth-token`, `x-client-secret`, `x-db-password`, ... */
-const REDACTED_SUFFIX = /[-_](?:key|token|secret|password|passwd|credentials?)$/;
-const REDACTED = '[redacted]';
 const MAX_HEADER_BYTES = 4096;
 const MAX_ERROR_MESSAGE = 500;
-
-/** Whether the value of a response header is replaced by `[redacted]` in the attempt log. */
-function isSecretHeader(name: string): boolean {
-  const lower = name.toLowerCase();
-  return REDACTED_HEADERS.has(lower) || REDACTED_SUFFIX.test(lower);
-}
 
 function keepHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const kept: Record<string, string> = {};
