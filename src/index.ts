@@ -1,3 +1,4 @@
+export type { ActivityMinute, ActivityOptions } from './api/activity.js';
 export type { CloseOptions } from './api/close-options.js';
 export type { EmitItem, EmitOptions } from './api/emit-input.js';
 export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes.js';

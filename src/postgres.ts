@@ -1,5 +1,6 @@
 // `hookline/postgres`: the sender on PostgreSQL. Only this entry loads `pg` (an optional peer dependency).
 
+export type { ActivityMinute, ActivityOptions } from './api/activity.js';
 export type { EmitItem, EmitOptions } from './api/emit-input.js';
 export type { RecoverOptions, RotateSecretOptions } from './api/endpoint-changes.js';
 export type { EndpointInput, EndpointPatch } from './api/endpoint-input.js';

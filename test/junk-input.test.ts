@@ -250,6 +250,11 @@ const TARGETS: Record<string, Target> = {
       '0.cursor': ['undefined'],
     },
   },
+  'sender.activity': {
+    args: () => [{ since: 0 }],
+    call: (c, a) => c.sender.activity(a[0] as never),
+    positions: { '0': ['undefined', '{}'], '0.since': ['undefined', '-1'], '0.until': ['undefined'] },
+  },
   'deliveries.attempts': {
     args: () => [{ limit: 10 }],
     call: (c, a) => c.sender.deliveries.attempts(a[0] as never),

@@ -51,6 +51,28 @@ async function setup(options: SenderOptions = {}) {
 }
 
 describe('sender.prune()', () => {
+  it('drops the per-minute activity older than two days, and keeps the rest', async () => {
+    const { db, clock, sender: s } = await setup();
+    const minutes = () =>
+      (db.prepare('SELECT minute FROM hookline_activity ORDER BY minute').all() as { minute: number }[]).map(
+        (r) => r.minute,
+      );
+    s.emit('ok.one', {}, { tenant: 't' });
+    await s.drain();
+    const first = Math.floor(clock.now() / MIN);
+    clock.advance(DAY);
+    s.emit('ok.two', {}, { tenant: 't' });
+    await s.drain();
+    const second = Math.floor(clock.now() / MIN);
+    expect(minutes()).toEqual([first, second]);
+    clock.advance(DAY + HOUR);
+    await s.prune();
+    expect(minutes()).toEqual([second]);
+    expect(s.activity({ since: 0 }).filter((m) => m.succeeded > 0)).toEqual([
+      expect.objectContaining({ minute: new Date(second * MIN).toISOString(), succeeded: 2 }),
+    ]);
+  });
+
   it('deletes succeeded after 1 min, failed after 1 h, never pending; events go with their last delivery', async () => {
     const { db, clock, sender: s, a, b } = await setup();
     const t = { tenant: 't' };

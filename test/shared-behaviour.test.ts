@@ -752,6 +752,41 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     });
   },
 
+  async 'activity(): attempts per minute by outcome (succeeded, retrying, failed), every minute of the window'(
+    k,
+  ) {
+    const r = await switchable(k, 200);
+    const { sender: s, clock } = await k.clocked({ retry: (ctx) => (ctx.attempt < 2 ? 61 * SEC : null) });
+    await s.endpoints.add({ url: r.receiver.url });
+    const t0 = clock.now();
+    const minute = (ms: number) => iso(Math.floor(ms / 60_000) * 60_000);
+    await s.emit('order.created', { n: 1 });
+    await s.drain();
+    r.status.now = 500;
+    await s.emit('order.created', { n: 2 });
+    await s.drain();
+    clock.advance(61 * SEC);
+    await s.drain();
+    expect(r.arrived).toEqual([1, 2, 2]);
+    const window = await s.activity({ since: t0, until: clock.now() });
+    expect(window.map((m) => m.minute)).toEqual([minute(t0), minute(t0 + 61 * SEC)]);
+    expect(window).toEqual([
+      { minute: minute(t0), succeeded: 1, retrying: 1, failed: 0 },
+      { minute: minute(t0 + 61 * SEC), succeeded: 0, retrying: 0, failed: 1 },
+    ]);
+    // The last hour by default, minutes without attempts as zeros.
+    const hour = await s.activity();
+    expect(hour).toHaveLength(61);
+    expect(hour.at(-1)).toEqual({ minute: minute(clock.now()), succeeded: 0, retrying: 0, failed: 1 });
+    expect(hour.reduce((n, m) => n + m.succeeded + m.retrying + m.failed, 0)).toBe(3);
+    expect(await failure(() => s.activity({ since: clock.now(), until: t0 }))).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    expect(await failure(() => s.activity({ from: 1 } as never))).toMatchObject({
+      code: 'ERR_UNKNOWN_OPTION',
+    });
+  },
+
   async 'stats(): counts by status, in flight, and how late the most overdue delivery is'(k) {
     const r = await k.receiver((request, res) =>
       res.writeHead(payloadOf<{ ok: boolean }>(request).ok ? 200 : 500).end(),

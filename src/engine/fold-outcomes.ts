@@ -47,3 +47,21 @@ export function foldAttempts(
 export function retriedEndpoints(results: readonly AttemptResult[]): Set<string> {
   return new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));
 }
+
+/** Attempt outcomes of a batch, for the per-minute activity: delivered, to be retried, given up. */
+export interface OutcomeTally {
+  succeeded: number;
+  retrying: number;
+  failed: number;
+}
+
+export function tallyOutcomes(results: readonly AttemptResult[]): OutcomeTally {
+  const tally = { succeeded: 0, retrying: 0, failed: 0 };
+  for (const r of results) {
+    if (!r.logged) continue;
+    if (r.status === 'succeeded') tally.succeeded++;
+    else if (r.status === 'pending') tally.retrying++;
+    else tally.failed++;
+  }
+  return tally;
+}

@@ -55,3 +55,11 @@ export interface RetentionCutoffs {
   succeeded: number | null;
   failed: number | null;
 }
+
+/** A minute's attempts by outcome (`minute`: ms / 60000). */
+export interface ActivityRow {
+  minute: number;
+  succeeded: number;
+  retrying: number;
+  failed: number;
+}

@@ -1,5 +1,7 @@
 import pg from 'pg';
 import {
+  type ActivityMinute,
+  type ActivityOptions,
   type AttemptFeedOptions,
   type AttemptRecord,
   type BulkOptions,
@@ -70,6 +72,7 @@ export interface Sender {
   start(): Maybe<void>;
   drain(): Promise<void>;
   stats(): Maybe<SenderStats>;
+  activity(options?: ActivityOptions): Maybe<ActivityMinute[]>;
   prune(): Promise<PruneResult>;
   close(options?: { timeout?: number }): Promise<void>;
   on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): unknown;

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { PgStore } from '../../store/postgres/store.js';
+import { ACTIVITY_KEPT_MS } from '../activity.js';
 import {
   MINUTE_COUNTS_KEPT_MS,
   type PruneResult,
@@ -76,6 +77,7 @@ export class PgMaintenance {
       if (events < PRUNE_BATCH) break;
     }
     await store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
+    await store.health.pruneActivity(now - ACTIVITY_KEPT_MS);
     return total;
   }
 }

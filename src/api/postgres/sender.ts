@@ -3,7 +3,6 @@ import { SenderBus } from '../../engine/bus.js';
 import type { EngineControl } from '../../engine/control.js';
 import { createUrlPolicy } from '../../engine/engine.js';
 import type { SenderEvents } from '../../engine/notices.js';
-import { earliest } from '../../shared/clock.js';
 import { WebhookError } from '../../shared/errors/base.js';
 import { SenderClosedError } from '../../shared/errors/input.js';
 import { NotStartedError } from '../../shared/errors/state.js';
@@ -16,6 +15,7 @@ import { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
 import { PgListener } from '../../store/postgres/listener.js';
 import { checkSchemaPg, migratePg } from '../../store/postgres/migrate.js';
 import { PgStore } from '../../store/postgres/store.js';
+import { type ActivityMinute, type ActivityOptions, activityMinutes, activityRange } from '../activity.js';
 import { closeTimeout } from '../close-options.js';
 import type { EmitItem } from '../emit-input.js';
 import type { PruneResult } from '../retention.js';
@@ -34,6 +34,7 @@ import {
   type PgSenderOptions,
   resolvePgOptions,
 } from './options.js';
+import { pgStats } from './stats.js';
 /**
  * Sends webhooks from any number of processes on any number of machines that
  * share one PostgreSQL schema. The same API as `WebhookSender`, but every
@@ -202,22 +203,16 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
 
   /** Counts by status (every sender's rows), attempts in flight here, and how late the most overdue delivery is. */
   stats(): Promise<SenderStats> {
-    return this.#call('stats', async () => {
-      const [counts, pendingDue, queued, openCircuits] = await Promise.all([
-        this.#store.log.counts(),
-        this.#store.log.earliestPendingDueAt(),
-        this.#store.fanout.totals(),
-        this.#store.health.openCircuits(),
-      ]);
-      // Events waiting for fan-out count as the pending deliveries they will become.
-      const due = earliest(pendingDue, queued.oldestAt);
-      return {
-        ...counts,
-        pending: counts.pending + queued.deliveries,
-        inFlight: this.#engine.inFlightCount,
-        oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
-        openCircuits,
-      };
+    return this.#call('stats', () =>
+      pgStats(this.#store, this.#engine.inFlightCount, this.#options.clock.now()),
+    );
+  }
+
+  /** Attempts per minute by outcome, every sender together: the last hour, or `since` to `until` (kept two days). */
+  activity(options?: ActivityOptions): Promise<ActivityMinute[]> {
+    return this.#call('activity', async () => {
+      const { from, to } = activityRange(options, this.#options.clock.now());
+      return activityMinutes(await this.#store.health.activity(from, to), from, to);
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
+import { ACTIVITY_KEPT_MS } from '../activity.js';
 import {
   MINUTE_COUNTS_KEPT_MS,
   type PruneResult,
@@ -89,6 +90,7 @@ export class Maintenance {
       await yieldToEventLoop();
     }
     store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
+    store.health.pruneActivity(now - ACTIVITY_KEPT_MS);
     return total;
   }
 }

@@ -11,6 +11,7 @@ import type { EmittedEvent, SenderStats } from '../../shared/types.js';
 import { WriteGate } from '../../shared/write-gate.js';
 import { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
+import { type ActivityMinute, type ActivityOptions, activityMinutes, activityRange } from '../activity.js';
 import { type CloseOptions, closeTimeout } from '../close-options.js';
 import type { EmitItem, EmitOptions } from '../emit-input.js';
 import type { PruneResult } from '../retention.js';
@@ -146,6 +147,13 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
       openCircuits: this.#store.health.openCircuits(),
     };
+  }
+
+  /** Attempts per minute by outcome, every process together: the last hour, or `since` to `until` (kept two days). */
+  activity(options?: ActivityOptions): ActivityMinute[] {
+    if (this.#closed) throw new SenderClosedError('activity');
+    const { from, to } = activityRange(options, this.#options.clock.now());
+    return activityMinutes(this.#store.health.activity(from, to), from, to);
   }
 
   /**

@@ -1,5 +1,10 @@
 import type { AttemptResult, ClaimBatch, ClaimOutcome } from '../../engine/claims.js';
-import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../../engine/fold-outcomes.js';
+import {
+  foldAttempts,
+  loggedByEndpoint,
+  retriedEndpoints,
+  tallyOutcomes,
+} from '../../engine/fold-outcomes.js';
 import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
 import type { DispatchStore, RecordOutcome } from '../../engine/store-port.js';
@@ -75,6 +80,7 @@ export class PgDispatchStore implements DispatchStore {
           await store.endpoints.failPendingIn(client, endpointId, reason, now);
         }
       }
+      await store.health.countActivityIn(client, now, tallyOutcomes(results));
       return outcome;
     });
   }

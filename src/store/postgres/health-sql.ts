@@ -1,7 +1,12 @@
 import type pg from 'pg';
+import type { OutcomeTally } from '../../engine/fold-outcomes.js';
 import type { HealthState } from '../../shared/circuit.js';
 import { type HealthRow, MINUTE_MS, toHealth } from '../health-row.js';
+import type { ActivityRow } from '../queries.js';
 import { type Queryable, run } from './db.js';
+
+/** Rows per minute of activity: senders recording at once pick one at random. */
+const ACTIVITY_SHARDS = 8;
 
 function statements(s: string) {
   return {
@@ -26,6 +31,13 @@ function statements(s: string) {
     outcomes: `SELECT sum(succeeded) AS succeeded, sum(failed) AS failed FROM ${s}.endpoint_minutes
       WHERE endpoint_id = $1 AND minute >= $2`,
     pruneMinutes: `DELETE FROM ${s}.endpoint_minutes WHERE minute < $1`,
+    countActivity: `INSERT INTO ${s}.activity AS a (minute, shard, succeeded, retrying, failed)
+      VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (minute, shard) DO UPDATE SET succeeded = a.succeeded + excluded.succeeded,
+        retrying = a.retrying + excluded.retrying, failed = a.failed + excluded.failed`,
+    activity: `SELECT minute, sum(succeeded) AS succeeded, sum(retrying) AS retrying, sum(failed) AS failed
+      FROM ${s}.activity WHERE minute >= $1 AND minute < $2 GROUP BY minute ORDER BY minute`,
+    pruneActivity: `DELETE FROM ${s}.activity WHERE minute < $1`,
     openCircuits: `SELECT h.endpoint_id FROM ${s}.endpoint_health h JOIN ${s}.endpoints e ON e.id = h.endpoint_id
       WHERE h.circuit_open_until IS NOT NULL AND e.enabled = 1 ORDER BY h.endpoint_id`,
   };
@@ -97,6 +109,31 @@ export class PgHealthSql {
     return (await run<{ endpoint_id: string }>(this.pool, this.sql.openCircuits)).map(
       (row) => row.endpoint_id,
     );
+  }
+
+  /**
+   * Adds a batch's outcomes to the minute of `at`, in one of its shards, inside the caller's
+   * transaction. Its last statement: the row it locks is taken after every other, so no deadlock.
+   */
+  async countActivityIn(client: Queryable, at: number, tally: OutcomeTally): Promise<void> {
+    if (tally.succeeded + tally.retrying + tally.failed === 0) return;
+    const shard = Math.floor(Math.random() * ACTIVITY_SHARDS);
+    await run(client, this.sql.countActivity, [
+      Math.floor(at / MINUTE_MS),
+      shard,
+      tally.succeeded,
+      tally.retrying,
+      tally.failed,
+    ]);
+  }
+
+  /** The minutes from `from` to before `to` (minute numbers) that saw attempts, oldest first. */
+  activity(from: number, to: number): Promise<ActivityRow[]> {
+    return run<ActivityRow>(this.pool, this.sql.activity, [from, to]);
+  }
+
+  async pruneActivity(before: number): Promise<void> {
+    await run(this.pool, this.sql.pruneActivity, [Math.floor(before / MINUTE_MS)]);
   }
 
   async pruneMinutes(before: number): Promise<void> {

@@ -1,5 +1,10 @@
 import type { AttemptResult, ClaimBatch, ClaimOutcome, Lease } from '../../engine/claims.js';
-import { foldAttempts, loggedByEndpoint, retriedEndpoints } from '../../engine/fold-outcomes.js';
+import {
+  foldAttempts,
+  loggedByEndpoint,
+  retriedEndpoints,
+  tallyOutcomes,
+} from '../../engine/fold-outcomes.js';
 import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
 import type { ClaimPlan, DispatchStore, RecordOutcome } from '../../engine/store-port.js';
@@ -94,6 +99,7 @@ export class SqliteDispatchStore implements DispatchStore {
   private recordIn(results: readonly AttemptResult[], owner: string, now: number): RecordOutcome {
     const { outbox, health, endpoints } = this.store;
     outbox.record(results, owner);
+    health.countActivity(now, tallyOutcomes(results));
     const byEndpoint = loggedByEndpoint(results);
     const healths = new Map<string, HealthState>();
     const disabled: RecordOutcome['disabled'] = [];

@@ -1,6 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { OutcomeTally } from '../../engine/fold-outcomes.js';
 import type { HealthState } from '../../shared/circuit.js';
 import { type HealthRow, MINUTE_MS, toHealth } from '../health-row.js';
+import type { ActivityRow } from '../queries.js';
 /** Endpoint health: the circuit and failure streak, and outcome counts per minute. */
 export class HealthSql {
   private readonly getStmt: Statement<[string], HealthRow>;
@@ -11,6 +13,9 @@ export class HealthSql {
   private readonly pruneMinutesStmt: Statement;
   private readonly deleteStmt: Statement;
   private readonly openStmt: Statement<[], { endpoint_id: string }>;
+  private readonly activityAddStmt: Statement;
+  private readonly activityStmt: Statement<[number, number], ActivityRow>;
+  private readonly activityPruneStmt: Statement;
 
   constructor(db: Database, p: string) {
     this.getStmt = db.prepare(`SELECT * FROM ${p}endpoint_health WHERE endpoint_id = ?`);
@@ -32,10 +37,35 @@ export class HealthSql {
     );
     this.pruneMinutesStmt = db.prepare(`DELETE FROM ${p}endpoint_minutes WHERE minute < ?`);
     this.deleteStmt = db.prepare(`DELETE FROM ${p}endpoint_health WHERE endpoint_id = ?`);
+    this.activityAddStmt = db.prepare(
+      `INSERT INTO ${p}activity (minute, succeeded, retrying, failed) VALUES (?, ?, ?, ?)
+       ON CONFLICT (minute) DO UPDATE SET succeeded = succeeded + excluded.succeeded,
+         retrying = retrying + excluded.retrying, failed = failed + excluded.failed`,
+    );
+    this.activityStmt = db.prepare(
+      `SELECT minute, succeeded, retrying, failed FROM ${p}activity WHERE minute >= ? AND minute < ? ORDER BY minute`,
+    );
+    this.activityPruneStmt = db.prepare(`DELETE FROM ${p}activity WHERE minute < ?`);
     this.openStmt = db.prepare(
       `SELECT h.endpoint_id FROM ${p}endpoint_health h JOIN ${p}endpoints e ON e.id = h.endpoint_id
        WHERE h.circuit_open_until IS NOT NULL AND e.enabled = 1 ORDER BY h.endpoint_id`,
     );
+  }
+
+  /** Adds a batch's outcomes to the minute of `at`. */
+  countActivity(at: number, tally: OutcomeTally): void {
+    if (tally.succeeded + tally.retrying + tally.failed === 0) return;
+    this.activityAddStmt.run(Math.floor(at / MINUTE_MS), tally.succeeded, tally.retrying, tally.failed);
+  }
+
+  /** The minutes from `from` to before `to` (minute numbers) that saw attempts, oldest first. */
+  activity(from: number, to: number): ActivityRow[] {
+    return this.activityStmt.all(from, to);
+  }
+
+  /** Drops the activity of minutes before `before` (ms). */
+  pruneActivity(before: number): void {
+    this.activityPruneStmt.run(Math.floor(before / MINUTE_MS));
   }
 
   /** The enabled endpoints whose circuit is open or half-open (not yet closed by a probe). */

@@ -165,4 +165,15 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX {p}deliveries_event;
   CREATE UNIQUE INDEX {p}deliveries_event ON {p}deliveries (event_seq, endpoint_id, replay);
   `,
+  // 5: activity per minute, for the dashboard's chart
+  `
+  -- Attempts per minute (ms / 60000) by outcome, every endpoint together: one row per minute, added to
+  -- by each batch of results, kept two days.
+  CREATE TABLE {p}activity (
+    minute     INTEGER PRIMARY KEY,
+    succeeded  INTEGER NOT NULL DEFAULT 0,
+    retrying   INTEGER NOT NULL DEFAULT 0,
+    failed     INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];
