@@ -133,6 +133,7 @@ export function postgresStore(): StoreFactory {
     'events',
     'deliveries',
     'attempts',
+    'activity',
     'endpoint_health',
     'endpoint_minutes',
     'fanout',
