@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { InvalidArgumentError, InvalidOptionError } from '../shared/errors/input.js';
 import { VERSION } from '../shared/version.js';
 import { actionCommands } from './commands/actions.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { endpointCommands } from './commands/endpoints.js';
 import { logCommands } from './commands/log.js';
 import { tailCommand } from './commands/tail.js';
@@ -29,6 +30,7 @@ function program(): Command {
   logCommands(root);
   actionCommands(root);
   tailCommand(root);
+  dashboardCommand(root);
   for (const command of root.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,3 +1,4 @@
+import type { ActivityMinute, ActivityOptions } from '../api/activity.js';
 import type { RecoverOptions, RotateSecretOptions } from '../api/endpoint-changes.js';
 import type { EndpointInput, EndpointPatch } from '../api/endpoint-input.js';
 import type {
@@ -51,6 +52,7 @@ export interface OperatorApi {
     attempts(options?: AttemptFeedOptions): Maybe<AttemptRecord[]>;
   };
   stats(): Maybe<SenderStats>;
+  activity(options?: ActivityOptions): Maybe<ActivityMinute[]>;
   prune(): Promise<PruneResult>;
   close(): Promise<void>;
 }
