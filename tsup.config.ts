@@ -7,6 +7,7 @@ export default defineConfig({
     postgres: 'src/postgres.ts',
     worker: 'src/worker.ts',
     cli: 'src/cli/main.ts',
+    dashboard: 'src/dashboard/index.ts',
   },
   format: ['esm', 'cjs'],
   // Both entries share chunks in CJS too (experimental in tsup 8), so `hookline/postgres` throws the

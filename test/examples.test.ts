@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSecret, signWebhook } from '../src/index.js';
+import { generateSecret, signWebhook, WebhookSender } from '../src/index.js';
 import { ensureBuilt } from './helpers/build.js';
 import { type Child, spawnLines } from './helpers/child.js';
+import { tempDir } from './helpers/tmp.js';
 
 // The example receivers, run as a user would run them: a child process with
 // WEBHOOK_SECRET and PORT set, importing the built package by its name.
@@ -119,6 +120,79 @@ describe.each(['receiver-http.mjs', 'receiver-express.mjs'])('examples/%s', (scr
   });
 
   it('has written nothing to stderr', () => {
+    expect(r.stderr()).toBe('');
+  });
+});
+
+// The dashboard examples: the same dashboard behind each server's own login, over a real file.
+const dashboards: [string, Record<string, string>, Record<string, string>][] = [
+  [
+    'dashboard-http.mjs',
+    { DASHBOARD_PASSWORD: 'pw-for-the-test' },
+    { authorization: `Basic ${Buffer.from('admin:pw-for-the-test').toString('base64')}` },
+  ],
+  [
+    'dashboard-express.mjs',
+    { DASHBOARD_TOKEN: 'token-for-the-test' },
+    { authorization: 'Bearer token-for-the-test' },
+  ],
+  [
+    'dashboard-fastify.mjs',
+    { DASHBOARD_TOKEN: 'token-for-the-test' },
+    { authorization: 'Bearer token-for-the-test' },
+  ],
+];
+
+describe.each(dashboards)('examples/%s', (script, env, login) => {
+  const tmp = tempDir();
+  const file = tmp.file(`${script}.db`);
+  let r: Child;
+  let base: string;
+  let endpointId: string;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    const sender = new WebhookSender({ database: file, autoStart: false });
+    endpointId = sender.endpoints.add({ url: 'https://example.com/hooks' }).id;
+    sender.emit('order.created', { id: 1 });
+    await sender.close();
+    r = spawnLines([`examples/${script}`], {
+      cwd: root,
+      env: { ...env, PORT: '0', HOOKLINE_DB: file },
+      label: script,
+      timeoutMs: 15_000,
+    });
+    const listening = await r.waitForLine((line) => line.startsWith('listening on '));
+    base = listening.slice('listening on '.length).replace(/\/$/, '');
+  }, 240_000);
+
+  afterAll(async () => {
+    if (r !== undefined && r.proc.exitCode === null) {
+      const exited = new Promise((resolve) => r.proc.once('exit', resolve));
+      r.proc.kill('SIGTERM');
+      await exited;
+    }
+    tmp.cleanup();
+  });
+
+  it('asks for the login first, then shows the pages and runs an action with its CSRF token', async () => {
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    const page = await fetch(`${base}/endpoints/${endpointId}`, { headers: login });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(`<h1>Endpoint ${endpointId}</h1>`);
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const res = await fetch(`${base}/endpoints/${endpointId}/disable`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf }).toString(),
+      headers: { ...login, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    const check = new WebhookSender({ database: file, autoStart: false, migrate: false });
+    expect(check.endpoints.get(endpointId).enabled).toBe(false);
+    await check.close();
     expect(r.stderr()).toBe('');
   });
 });

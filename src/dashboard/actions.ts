@@ -32,7 +32,8 @@ async function formOf(request: IncomingMessage): Promise<URLSearchParams> {
 /** A POST from another site's page: its Origin (when the browser sends one) is not this host. */
 function crossOrigin(request: IncomingMessage): boolean {
   const origin = request.headers.origin;
-  if (origin === undefined) return false;
+  // Absent, or `null` (a browser hiding it): the CSRF token alone decides.
+  if (origin === undefined || origin === 'null') return false;
   try {
     return new URL(origin).host !== request.headers.host;
   } catch {

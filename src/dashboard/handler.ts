@@ -41,7 +41,8 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Same-origin: a browser sends this origin with the dashboard's own POSTs, and no URL to other sites.
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
   'cache-control': 'no-store',
@@ -108,6 +109,9 @@ export function dashboard(options: DashboardOptions): DashboardHandler {
       return send(res, 200, 'text/css; charset=utf-8', STYLESHEET, {
         'cache-control': 'public, max-age=3600',
       });
+    }
+    if (path === '/assets/icon.svg') {
+      return send(res, 200, 'image/svg+xml', ICON, { 'cache-control': 'public, max-age=86400' });
     }
     const cookie = csrf.cookieOf(request);
     const secure = (request.socket as { encrypted?: boolean }).encrypted === true;

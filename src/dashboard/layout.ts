@@ -68,7 +68,6 @@ export function page(v: View, title: string, body: SafeHtml): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${title} · hookline</title>
 <link rel="stylesheet" href="${href(v, '/assets/dashboard.css')}">
 <link rel="icon" href="${href(v, '/assets/icon.svg')}">
