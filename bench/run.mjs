@@ -18,7 +18,7 @@ const only = onlyArg
   : null;
 const SCRIPTS = ['emit', 'compare', 'backlog', 'eventloop'];
 // Benchmarks that print their own tables (their figures are copied into BENCHMARKS.md by hand).
-const STANDALONE = ['fairness', 'retention', 'signing', 'postgres', 'lock', 'engines', 'fanout'];
+const STANDALONE = ['fairness', 'retention', 'signing', 'postgres', 'lock', 'engines', 'fanout', 'dashboard'];
 
 if (!fs.existsSync(path.join(here, 'node_modules', 'hookline'))) {
   console.log('bench/node_modules is missing: npm --prefix bench ci');
