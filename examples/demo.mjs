@@ -1,11 +1,12 @@
 // The whole path in one program: a receiver on localhost that fails the first
 // try, a sender that emits, retries and delivers, and the log of every attempt.
-// Run it with `npm run demo`.
+// Run it with `npm run demo`; it ends with the dashboard's URL.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { verifyWebhook, WebhookSender } from 'hookline';
+import { dashboard } from 'hookline/dashboard';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookline-demo-'));
 const seen = new Map();
@@ -74,6 +75,18 @@ for (const delivery of sender.deliveries.list({ endpointId: endpoint.id }).items
 }
 console.log('\nstats:', sender.stats());
 
+// The same outbox in the dashboard (hookline/dashboard), with its buttons: on a terminal it stays up
+// until Ctrl-C; elsewhere (CI, a pipe) the demo ends here.
+const ops = dashboard({ sender, authorize: () => true });
+const board = http.createServer((req, res) => ops(req, res));
+await new Promise((resolve) => board.listen(Number(process.env.DASHBOARD_PORT ?? 0), '127.0.0.1', resolve));
+console.log(`\ndashboard: http://127.0.0.1:${board.address().port}/`);
+if (process.stdout.isTTY) {
+  console.log('(open it in a browser; Ctrl-C to stop)');
+  await new Promise((resolve) => process.once('SIGINT', resolve));
+}
+
+board.close();
 await sender.close();
 receiver.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -196,3 +196,15 @@ describe.each(dashboards)('examples/%s', (script, env, login) => {
     expect(r.stderr()).toBe('');
   });
 });
+
+describe('examples/demo.mjs (npm run demo)', () => {
+  it('delivers with a retry, prints the log and the dashboard URL, and ends off a terminal', async () => {
+    ensureBuilt();
+    const demo = spawnLines(['examples/demo.mjs'], { cwd: root, label: 'demo.mjs', timeoutMs: 30_000 });
+    const line = await demo.waitForLine((l) => l.startsWith('dashboard: '));
+    expect(line).toMatch(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+    expect(demo.lines.filter((l) => / delivered after 2 attempts$/.test(l))).toHaveLength(3);
+    expect(demo.stderr()).toBe('');
+  }, 60_000);
+});
