@@ -3,7 +3,7 @@
 // over messages (src/engine/worker/protocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Notify, SenderEvents } from './engine/notices.js';
-import { hostLookup, hostRetry, toWire } from './engine/worker/hooks.js';
+import { hostLookup, hostRetry, hostTracer, toWire } from './engine/worker/hooks.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './engine/worker/protocol.js';
 import { resolveOptions } from './shared/options.js';
 
@@ -35,6 +35,7 @@ const notify: Notify = (name, ...args) => {
 };
 
 const lookups = config.hostLookup ? hostLookup(port) : null;
+const spans = config.hostTrace ? hostTracer(port) : null;
 // The store is the worker's own (config.store); `database` here is only what `resolveOptions` needs.
 const o = resolveOptions({
   ...config.options,
@@ -53,15 +54,12 @@ async function main(): Promise<void> {
           config.store.file,
           config.store.tablePrefix,
           config.store.gate,
-          {
-            options: o,
-            bus,
-          },
+          { options: o, bus, tracer: spans?.tracer },
         )
       : (await import('./worker/postgres.js')).postgresWorkerEngine(
           config.store.connection,
           config.store.schema,
-          { options: o, bus },
+          { options: o, bus, tracer: spans?.tracer },
         );
   const { engine } = built;
   inFlight = () => engine.inFlightCount;
@@ -102,6 +100,9 @@ async function main(): Promise<void> {
         return;
       case 'lookup':
         lookups?.answer(message);
+        return;
+      case 'span':
+        spans?.answer(message);
         return;
     }
   });

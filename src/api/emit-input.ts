@@ -169,8 +169,15 @@ export function checkEventArray(items: unknown): asserts items is unknown[] {
  */
 export const INLINE_FANOUT = 4;
 
-export function newEventRow(id: string, event: PreparedEvent, now: number, targets: number): NewEvent {
+export function newEventRow(
+  id: string,
+  event: PreparedEvent,
+  now: number,
+  targets: number,
+  traceContext: string | null,
+): NewEvent {
   return {
+    traceContext,
     targets,
     endpointIds: event.endpointIds,
     id,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SenderBus } from '../engine/bus.js';
+import type { AttemptTracer } from '../engine/trace-port.js';
 import { WorkerEngine } from '../engine/worker/host.js';
 import type { WorkerStore } from '../engine/worker/protocol.js';
 import { InvalidOptionError } from '../shared/errors/input.js';
@@ -10,7 +11,12 @@ import type { ResolvedOptions } from '../shared/options.js';
  * The delivery engine in a worker thread (`engine: 'worker'`), for either store: the options that
  * are data go over, the application's retry function and lookup are answered on this thread.
  */
-export function startWorkerEngine(o: ResolvedOptions, store: WorkerStore, bus: SenderBus): WorkerEngine {
+export function startWorkerEngine(
+  o: ResolvedOptions,
+  store: WorkerStore,
+  bus: SenderBus,
+  tracer: AttemptTracer | null,
+): WorkerEngine {
   // Built next to this module: dist/worker.js beside the chunk this code is bundled in. Run from
   // its TypeScript source (this repository's tests), the sender starts the built worker.
   const here = import.meta.url;
@@ -40,7 +46,9 @@ export function startWorkerEngine(o: ResolvedOptions, store: WorkerStore, bus: S
       },
       retry: typeof o.retry === 'function' ? 'host' : o.retry,
       hostLookup: o.lookup !== undefined,
+      hostTrace: tracer !== null,
     },
+    tracer,
     retry: typeof o.retry === 'function' ? o.retry : null,
     lookup: o.lookup,
     bus,

@@ -1,5 +1,6 @@
 import PQueueImport from 'p-queue';
 import type { Clock } from '../shared/clock.js';
+import { deliveryId } from '../shared/ids.js';
 import type { RetryPolicy } from '../shared/retry.js';
 import type { Finished } from './announce.js';
 import type { ClaimedDelivery } from './claims.js';
@@ -7,6 +8,7 @@ import { MAX_TIMER_MS } from './due-timer.js';
 import type { Transport } from './http/attempt.js';
 import { buildBody, buildHeaders } from './request.js';
 import type { DispatchStore } from './store-port.js';
+import type { AttemptSpan, AttemptTracer } from './trace-port.js';
 import { endpointGone, noticeOf, verdict } from './verdict.js';
 
 // Through require(esm), the CommonJS build sees p-queue's module namespace where ESM sees the class.
@@ -18,6 +20,8 @@ export interface AttemptsOptions {
   clock: Clock;
   /** Told when the retry function threw (the delivery is given up). */
   report: (error: unknown, message: string) => void;
+  /** The application's tracing, when it records traces: a span per attempt. */
+  tracer?: AttemptTracer;
 }
 
 /**
@@ -87,6 +91,25 @@ export class Attempts {
     if (this.count > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
   }
 
+  /** The attempt's span; tracing that fails is reported and the attempt goes on without it. */
+  private async startSpan(delivery: ClaimedDelivery, url: string): Promise<AttemptSpan | null> {
+    try {
+      return await this.options.tracer!.start({
+        url,
+        traceContext: delivery.traceContext,
+        eventId: delivery.eventId,
+        eventType: delivery.eventType,
+        deliveryId: deliveryId(delivery.seq),
+        endpointId: delivery.endpointId,
+        tenant: delivery.tenant,
+        attempt: delivery.attemptCount + 1,
+      });
+    } catch (error) {
+      this.options.report(error, 'Tracing an attempt failed; it is sent without its span');
+      return null;
+    }
+  }
+
   private async attempt(delivery: ClaimedDelivery): Promise<Finished | null> {
     const { clock } = this.options;
     const notice = noticeOf(delivery);
@@ -95,7 +118,10 @@ export class Attempts {
     if (endpoint === undefined) return { notice, result: endpointGone(delivery, clock.now()) };
     const body = buildBody(delivery);
     const headers = buildHeaders(endpoint, delivery, body, clock.now());
+    const span = this.options.tracer === undefined ? null : await this.startSpan(delivery, endpoint.url);
+    if (span !== null) Object.assign(headers, span.headers);
     const outcome = await this.transport.send({ url: endpoint.url, headers, body });
+    span?.end(outcome);
     if (outcome.errorCode === 'ERR_ABORTED' && this.closing) return null;
     const result = verdict(delivery, outcome, this.options.retry, clock.now(), (error) =>
       this.options.report(error, 'The retry function threw; the delivery is given up'),

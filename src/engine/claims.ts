@@ -16,6 +16,8 @@ export interface ClaimedDelivery {
   /** The payload JSON as stored: text, or its UTF-8 bytes. */
   payload: string | Buffer;
   eventCreatedAt: number;
+  /** The W3C traceparent of the emit's span (`null`: none was recorded). */
+  traceContext: string | null;
 }
 
 /** What the planner asks of one endpoint in a claim. */

@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import type { RetryPolicy } from '../shared/retry.js';
 import type { SenderEvents } from './notices.js';
+import type { AttemptTracer } from './trace-port.js';
 
 /** What a dispatcher is built with (see `Dispatcher`). */
 export interface DispatcherOptions {
@@ -13,4 +14,6 @@ export interface DispatcherOptions {
   endpointConcurrency: number;
   /** Whether anyone listens to a sender event. */
   listening: (name: keyof SenderEvents) => boolean;
+  /** The application's tracing, when it records traces. */
+  tracer?: AttemptTracer;
 }

@@ -55,12 +55,8 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
     private readonly notify: Notify,
   ) {
-    this.attempts = new Attempts(store, transport, {
-      concurrency: options.concurrency,
-      retry: options.retry,
-      clock: options.clock,
-      report: (error, message) => this.report(error, message),
-    });
+    // concurrency, retry, clock and tracer, as given.
+    this.attempts = new Attempts(store, transport, { ...options, report: (e, m) => this.report(e, m) });
     const leaseMs = options.timeout + LEASE_MARGIN_MS;
     this.planner = new ClaimPlanner(options.endpointConcurrency);
     this.circuits = new CircuitWatch(options.listening, notify);

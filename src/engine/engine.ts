@@ -10,6 +10,7 @@ import { Transport } from './http/attempt.js';
 import { guardedLookup } from './http/guarded-lookup.js';
 import { newLeaseOwner } from './lease-owner.js';
 import type { DispatchStore } from './store-port.js';
+import type { AttemptTracer } from './trace-port.js';
 /** The sender's address policy, and the check an endpoint URL gets when it is added. */
 export interface UrlPolicy {
   policy: AddressPolicy;
@@ -60,6 +61,7 @@ export function createDeliveryEngine(
   policy: AddressPolicy,
   dispatchStore: (owner: string) => DispatchStore,
   bus: Pick<SenderBus, 'listening' | 'notify'>,
+  tracer?: AttemptTracer,
 ): DeliveryEngine {
   const agents = createAgents(guardedLookup(policy, o.lookup), o.concurrency);
   const transport = new Transport({
@@ -84,6 +86,7 @@ export function createDeliveryEngine(
       owner,
       endpointConcurrency: o.endpointConcurrency,
       listening: bus.listening,
+      tracer,
     },
     bus.notify,
   );
@@ -96,7 +99,8 @@ export function createInlineEngine(
   policy: AddressPolicy,
   dispatchStore: (owner: string) => DispatchStore,
   bus: Pick<SenderBus, 'listening' | 'notify'>,
+  tracer?: AttemptTracer,
 ): EngineControl {
-  const built = createDeliveryEngine(o, policy, dispatchStore, bus);
+  const built = createDeliveryEngine(o, policy, dispatchStore, bus, tracer);
   return inlineEngine(built.dispatcher, built.agents);
 }

@@ -7,6 +7,7 @@ import { InvalidOptionError } from './errors/input.js';
 import type { LookupFunction } from './lookup.js';
 import { definedOnly, duration, fail, integerIn, isDatabaseHandle } from './option-checks.js';
 import { DEFAULT_RETRY_SCHEDULE, type RetryPolicy } from './retry.js';
+import { checkTelemetry, type TelemetryOptions } from './telemetry-option.js';
 import { isPlainObject, unknownKey } from './validate.js';
 /** Options of `new WebhookSender()`. All durations are in milliseconds. */
 export interface SenderOptions {
@@ -125,6 +126,11 @@ export interface SenderOptions {
    * @default 'worker' on a database file with the system clock, else 'inline'
    */
   engine?: 'inline' | 'worker';
+  /**
+   * OpenTelemetry: spans and metrics go to the providers the application registered globally, or
+   * to these; `false` records nothing. See the README's "Traces and metrics".
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -149,6 +155,7 @@ export interface ResolvedOptions {
   disableAfter: Duration;
   retention: { succeeded?: Duration; failed?: Duration } | false;
   engine: 'inline' | 'worker';
+  telemetry: TelemetryOptions | false | undefined;
   /** Resolved forms of the options above. */
   resolved: {
     circuit: CircuitConfig;
@@ -177,6 +184,7 @@ export const DEFAULT_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   disableAfter: '5d',
   retention: Object.freeze({ succeeded: '30d', failed: '90d' }),
   engine: undefined as unknown as 'inline',
+  telemetry: undefined,
   resolved: undefined as unknown as ResolvedOptions['resolved'],
 });
 
@@ -278,6 +286,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     };
   }
   o.engine = engineFor(o.engine, o.database, o.clock);
+  o.telemetry = checkTelemetry(o.telemetry);
   o.resolved = { circuit, retention };
   return o;
 }

@@ -13,6 +13,8 @@ export interface NewEvent {
   targets: number;
   /** Emit's `endpointIds`, when it gave some (fan-out keeps to them). */
   endpointIds: readonly string[] | null;
+  /** The W3C traceparent of the emit's span, when traces are recorded. */
+  traceContext: string | null;
 }
 
 export interface EventFilter {

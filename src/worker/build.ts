@@ -1,6 +1,7 @@
 import { type EngineControl, inlineEngine } from '../engine/control.js';
 import type { DeliveryEngine } from '../engine/engine.js';
 import type { Notify, SenderEvents } from '../engine/notices.js';
+import type { AttemptTracer } from '../engine/trace-port.js';
 import type { ResolvedOptions } from '../shared/options.js';
 
 /** What a store gives the worker thread: the engine on its own connection. */
@@ -18,6 +19,8 @@ export interface WorkerEngine {
 export interface BuildContext {
   options: ResolvedOptions;
   bus: { listening: (name: keyof SenderEvents) => boolean; notify: Notify };
+  /** The application's tracing, answered on its thread (`hostTracer`). */
+  tracer?: AttemptTracer;
 }
 
 /** How soon after the worker starts its first retention sweep runs, in ms (then every minute). */

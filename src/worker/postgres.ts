@@ -11,7 +11,7 @@ import { type BuildContext, type WorkerEngine, workerEngine } from './build.js';
 export function postgresWorkerEngine(
   connection: Record<string, unknown>,
   schema: string,
-  { options: o, bus }: BuildContext,
+  { options: o, bus, tracer }: BuildContext,
 ): WorkerEngine {
   const { policy } = createUrlPolicy(o);
   const pool = openPool(connection);
@@ -26,6 +26,7 @@ export function postgresWorkerEngine(
     policy,
     (owner) => new PgDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
+    tracer,
   );
   // The background retention sweep runs here too, on this thread's pool.
   let closed = false;

@@ -11,7 +11,7 @@ export function sqliteWorkerEngine(
   file: string,
   tablePrefix: string,
   gate: SharedArrayBuffer,
-  { options: o, bus }: BuildContext,
+  { options: o, bus, tracer }: BuildContext,
 ): WorkerEngine {
   const { policy } = createUrlPolicy(o);
   const store = new SqliteStore(file, tablePrefix, true, new WriteGate(gate));
@@ -21,6 +21,7 @@ export function sqliteWorkerEngine(
     policy,
     (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
+    tracer,
   );
   // The background retention sweep runs here too, off the application's thread and its connection.
   const maintenance = new Maintenance(store, o.resolved.retention, o.clock);

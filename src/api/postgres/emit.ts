@@ -8,6 +8,7 @@ import { describe, isPlainObject, unknownKey } from '../../shared/validate.js';
 import { type Queryable, transaction } from '../../store/postgres/db.js';
 import type { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
 import type { PgStore } from '../../store/postgres/store.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import {
   checkEventArray,
   emittedAgain,
@@ -17,6 +18,7 @@ import {
   prepare,
   prepareMany,
 } from '../emit-input.js';
+import { tracedAsync } from '../traced-emit.js';
 import { takeClient } from './options.js';
 export interface PgEmitterContext {
   pool: pg.Pool;
@@ -30,6 +32,8 @@ export interface PgEmitterContext {
   scheduled(endpointId: string, at: number): void;
   /** Events wait for fan-out: the engine looks now. */
   queued(): void;
+  /** OpenTelemetry, when the application records: a producer span per emit. */
+  telemetry: Telemetry | null;
 }
 
 const EMIT_MANY_KEYS = new Set(['client']);
@@ -46,9 +50,13 @@ export class PgEmitter {
     const prepared = prepare(type, payload, rest, this.ctx.maxPayloadBytes, '');
     return this.ctx.call('emit', async () => {
       const now = this.ctx.clock.now();
-      const emitted = await this.write(client ?? this.ctx.pool, prepared, now, INLINE_FANOUT);
-      this.schedule([emitted]);
-      return emitted;
+      const db = client ?? this.ctx.pool;
+      const one = async (trace: string | null) => [await this.write(db, prepared, now, INLINE_FANOUT, trace)];
+      const { telemetry } = this.ctx;
+      const [emitted] =
+        telemetry === null ? await one(null) : await tracedAsync(telemetry, [prepared.type], one);
+      this.schedule([emitted!]);
+      return emitted!;
     });
   }
 
@@ -65,13 +73,18 @@ export class PgEmitter {
     if (prepared.length === 0) return Promise.resolve([]);
     return this.ctx.call('emitMany', async () => {
       const now = this.ctx.clock.now();
-      const writeAll = async (db: Queryable) => {
-        const out: EmittedEvent[] = [];
-        // A batch queues every event, as on SQLite.
-        for (const event of prepared) out.push(await this.write(db, event, now, 0));
-        return out;
+      const all = async (trace: string | null) => {
+        const writeAll = async (db: Queryable) => {
+          const out: EmittedEvent[] = [];
+          // A batch queues every event, as on SQLite.
+          for (const event of prepared) out.push(await this.write(db, event, now, 0, trace));
+          return out;
+        };
+        return client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
       };
-      const out = client === undefined ? await transaction(this.ctx.pool, writeAll) : await writeAll(client);
+      const { telemetry } = this.ctx;
+      const types = prepared.map((event) => event.type);
+      const out = telemetry === null ? await all(null) : await tracedAsync(telemetry, types, all);
       // After the commit of its own transaction: a fan-out before it would find nothing.
       this.schedule(out);
       return out;
@@ -92,6 +105,7 @@ export class PgEmitter {
     event: PreparedEvent,
     now: number,
     inlineUpTo: number,
+    trace: string | null,
   ): Promise<EmittedEvent> {
     const { cache, store } = this.ctx;
     await cache.refresh();
@@ -108,7 +122,7 @@ export class PgEmitter {
     // A few deliveries are written now; more are the engine's to create (PgFanoutSql), so the emit
     // costs the same for any number.
     const ids = targets.map((endpoint) => endpoint.id);
-    const row = newEventRow(id, event, now, ids.length);
+    const row = newEventRow(id, event, now, ids.length, trace);
     const inline = ids.length > 0 && ids.length <= inlineUpTo;
     const seq = await store.outbox.insertEvent(db, row, inline ? ids : null);
     if (seq === null) {

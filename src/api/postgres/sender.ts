@@ -15,10 +15,12 @@ import { PgEndpointCache } from '../../store/postgres/endpoint-cache.js';
 import { PgListener } from '../../store/postgres/listener.js';
 import { checkSchemaPg, migratePg } from '../../store/postgres/migrate.js';
 import { PgStore } from '../../store/postgres/store.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import { type ActivityMinute, type ActivityOptions, activityMinutes, activityRange } from '../activity.js';
 import { closeTimeout } from '../close-options.js';
 import type { EmitItem } from '../emit-input.js';
 import type { PruneResult } from '../retention.js';
+import { senderTelemetry } from '../telemetry-wiring.js';
 import type { PgContext } from './context.js';
 import { PgDeliveries } from './deliveries.js';
 import { PgEmitter } from './emit.js';
@@ -34,7 +36,7 @@ import {
   type PgSenderOptions,
   resolvePgOptions,
 } from './options.js';
-import { pgStats } from './stats.js';
+import { pgGauges, pgStats } from './stats.js';
 /**
  * Sends webhooks from any number of processes on any number of machines that
  * share one PostgreSQL schema. The same API as `WebhookSender`, but every
@@ -56,6 +58,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
   readonly #engine: EngineControl;
   readonly #listener: PgListener;
   readonly #maintenance: PgMaintenance;
+  readonly #telemetry: Telemetry | null;
   readonly #bus = new SenderBus(() => this.#closedDone);
   #autoStarted: Promise<void>;
   #closed = false;
@@ -78,14 +81,12 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
     const store = new PgStore(this.#pool, schema);
     this.#store = store;
     const cache = new PgEndpointCache(store.endpoints);
-    const engine = createPgEngine(
-      o,
-      policy,
-      store,
-      cache,
-      this.#bus,
-      connection === null ? null : { connection, schema },
+    const telemetry = senderTelemetry(o, this.#bus, () =>
+      this.#call('telemetry', () => pgGauges(store, this.#engine.inFlightCount, o.clock.now())),
     );
+    this.#telemetry = telemetry;
+    const worker = connection === null ? null : { connection, schema };
+    const engine = createPgEngine(o, policy, store, cache, this.#bus, worker, telemetry);
     this.#engine = engine;
     // Not part of the API: lets this repository's tests reach the engine (a worker to crash).
     Object.defineProperty(this, Symbol.for('hookline.engine'), { value: engine });
@@ -109,6 +110,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       cache,
       clock: o.clock,
       maxPayloadBytes: o.maxPayloadBytes,
+      telemetry,
       call,
       scheduled: (endpointId, at) => engine.scheduled(endpointId, at),
       queued: () => engine.queued(),
@@ -241,6 +243,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
         await this.ready.catch(() => undefined);
         await this.#autoStarted;
         this.#listener.stopRetrying();
+        this.#telemetry?.close();
         await this.#maintenance.stop();
         await this.#engine.close(timeout ?? this.#options.timeout);
         this.#listener.stop();

@@ -7,6 +7,7 @@ import type { EmittedEvent } from '../../shared/types.js';
 import type { WriteGate } from '../../shared/write-gate.js';
 import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import {
   checkEventArray,
   emittedAgain,
@@ -16,10 +17,15 @@ import {
   prepare,
   prepareMany,
 } from '../emit-input.js';
+import { traced } from '../traced-emit.js';
 /** Validates, serializes and writes events: the synchronous half of the sender. */
 export class Emitter {
-  private readonly insertOne: Transaction<(event: PreparedEvent, now: number) => EmittedEvent>;
-  private readonly insertMany: Transaction<(events: PreparedEvent[], now: number) => EmittedEvent[]>;
+  private readonly insertOne: Transaction<
+    (event: PreparedEvent, now: number, trace: string | null) => EmittedEvent
+  >;
+  private readonly insertMany: Transaction<
+    (events: PreparedEvent[], now: number, trace: string | null) => EmittedEvent[]
+  >;
 
   constructor(
     private readonly store: SqliteStore,
@@ -29,16 +35,18 @@ export class Emitter {
     private readonly engine: Pick<EngineControl, 'scheduled' | 'queued'>,
     /** The engine worker's write gate: an emit waits there rather than in SQLite's busy handler. */
     private readonly gate: WriteGate | null,
+    /** OpenTelemetry, when the application records: a producer span per emit. */
+    private readonly telemetry: Telemetry | null,
   ) {
     const { db } = store;
-    this.insertOne = db.transaction((event, now) => {
+    this.insertOne = db.transaction((event, now, trace) => {
       this.cache.refresh();
-      return this.write(event, now, INLINE_FANOUT);
+      return this.write(event, now, INLINE_FANOUT, trace);
     });
     // A batch queues every event: one row each, at the speed of a bare insert.
-    this.insertMany = db.transaction((events, now) => {
+    this.insertMany = db.transaction((events, now, trace) => {
       this.cache.refresh();
-      return events.map((event) => this.write(event, now, 0));
+      return events.map((event) => this.write(event, now, 0, trace));
     });
   }
 
@@ -50,7 +58,8 @@ export class Emitter {
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
     const event = prepare(type, payload, options, this.maxPayloadBytes, '');
     this.waitForWorker();
-    return this.insertOne.immediate(event, now);
+    if (this.telemetry === null) return this.insertOne.immediate(event, now, null);
+    return traced(this.telemetry, [event.type], (trace) => [this.insertOne.immediate(event, now, trace)])[0]!;
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
@@ -58,7 +67,9 @@ export class Emitter {
     const prepared = prepareMany(items, this.maxPayloadBytes);
     if (prepared.length === 0) return [];
     this.waitForWorker();
-    return this.insertMany.immediate(prepared, now);
+    if (this.telemetry === null) return this.insertMany.immediate(prepared, now, null);
+    const types = prepared.map((event) => event.type);
+    return traced(this.telemetry, types, (trace) => this.insertMany.immediate(prepared, now, trace));
   }
 
   /**
@@ -70,7 +81,7 @@ export class Emitter {
   }
 
   /** Writes one event, with its deliveries when they are `inlineUpTo` or fewer and nothing older waits. */
-  private write(event: PreparedEvent, now: number, inlineUpTo: number): EmittedEvent {
+  private write(event: PreparedEvent, now: number, inlineUpTo: number, trace: string | null): EmittedEvent {
     if (event.idempotencyKey !== null) {
       const existing = this.store.outbox.findIdempotent(event.tenant, event.idempotencyKey);
       if (existing) return emittedAgain(existing);
@@ -89,7 +100,7 @@ export class Emitter {
     // A few deliveries are written now, unless older events still wait for fan-out (they must get
     // theirs first); more are the engine's to create (FanoutSql), so the emit costs the same for any number.
     const inline = ids.length > 0 && ids.length <= inlineUpTo && !this.store.fanout.waiting();
-    this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length), inline ? ids : null);
+    this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length, trace), inline ? ids : null);
     // Hints, as the emit's own: the engine looks once this synchronous run is over, after the commit.
     if (inline) for (const endpointId of ids) this.engine.scheduled(endpointId, now);
     else if (ids.length > 0) this.engine.queued();

@@ -2,6 +2,7 @@ import type { SenderBus } from '../../engine/bus.js';
 import type { EngineControl } from '../../engine/control.js';
 import { createInlineEngine } from '../../engine/engine.js';
 import type { AddressPolicy } from '../../engine/http/address-policy.js';
+import type { AttemptTracer } from '../../engine/trace-port.js';
 import { databaseFile } from '../../shared/engine-option.js';
 import type { ResolvedOptions } from '../../shared/options.js';
 import type { WriteGate } from '../../shared/write-gate.js';
@@ -18,12 +19,14 @@ export function createSqliteEngine(
   cache: EndpointCache,
   bus: SenderBus,
   gate: WriteGate | null,
+  tracer: AttemptTracer | null,
 ): EngineControl {
   if (o.engine === 'worker') {
     return startWorkerEngine(
       o,
       { kind: 'sqlite', file: databaseFile(o.database)!, tablePrefix: o.tablePrefix, gate: gate!.buffer },
       bus,
+      tracer,
     );
   }
   return createInlineEngine(
@@ -31,5 +34,6 @@ export function createSqliteEngine(
     policy,
     (owner) => new SqliteDispatchStore(store, cache, owner, o.resolved.circuit),
     bus,
+    tracer ?? undefined,
   );
 }

@@ -11,10 +11,12 @@ import type { EmittedEvent, SenderStats } from '../../shared/types.js';
 import { WriteGate } from '../../shared/write-gate.js';
 import { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../../store/sqlite/store.js';
+import type { GaugeValues, Telemetry } from '../../telemetry/telemetry.js';
 import { type ActivityMinute, type ActivityOptions, activityMinutes, activityRange } from '../activity.js';
 import { type CloseOptions, closeTimeout } from '../close-options.js';
 import type { EmitItem, EmitOptions } from '../emit-input.js';
 import type { PruneResult } from '../retention.js';
+import { senderTelemetry } from '../telemetry-wiring.js';
 import type { SqliteContext } from './context.js';
 import { Deliveries } from './deliveries.js';
 import { Emitter } from './emit.js';
@@ -43,6 +45,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   readonly #engine: EngineControl;
   readonly #bus = new SenderBus();
   readonly #maintenance: Maintenance;
+  readonly #telemetry: Telemetry | null;
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -57,7 +60,8 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     const cache = new EndpointCache(store.endpoints);
     // Emits wait at it for the worker's write transactions (see WriteGate).
     const gate = o.engine === 'worker' ? new WriteGate() : null;
-    const engine = createSqliteEngine(o, policy, store, cache, this.#bus, gate);
+    this.#telemetry = senderTelemetry(o, this.#bus, () => this.#gauges());
+    const engine = createSqliteEngine(o, policy, store, cache, this.#bus, gate, this.#telemetry);
     this.#engine = engine;
     // Not part of the API: lets this repository's tests reach the engine (a worker to crash).
     Object.defineProperty(this, Symbol.for('hookline.engine'), { value: engine });
@@ -82,7 +86,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     this.events = new Events(ctx);
     this.deliveries = new Deliveries(ctx);
     this.#maintenance = new Maintenance(store, o.resolved.retention, o.clock);
-    this.#emitter = new Emitter(store, cache, o.maxPayloadBytes, engine, gate);
+    this.#emitter = new Emitter(store, cache, o.maxPayloadBytes, engine, gate, this.#telemetry);
 
     if (o.autoStart) this.start();
   }
@@ -149,6 +153,20 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     };
   }
 
+  /** What the OpenTelemetry gauges read: cheap counts only (pending through its index, not every status). */
+  #gauges(): GaugeValues {
+    if (this.#closed) throw new SenderClosedError('telemetry');
+    const log = this.#store.log;
+    const queued = this.#store.fanout.totals();
+    const due = earliest(log.earliestPendingDueAt(), queued.oldestAt);
+    return {
+      pending: log.countByStatus('pending') + queued.deliveries,
+      oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
+      openCircuits: this.#store.health.openCircuits().length,
+      inFlight: this.#engine.inFlightCount,
+    };
+  }
+
   /** Attempts per minute by outcome, every process together: the last hour, or `since` to `until` (kept two days). */
   activity(options?: ActivityOptions): ActivityMinute[] {
     if (this.#closed) throw new SenderClosedError('activity');
@@ -173,6 +191,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
     // Awaited work: the unref'd checkpoint worker's last answer must not be cut off by the exit.
     this.#closing = holdOpen(
       (async () => {
+        this.#telemetry?.close();
         await this.#maintenance.stop();
         await this.#engine.close(timeout ?? this.#options.timeout);
         await this.#store.close();

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { WebhookError } from '../../shared/errors/base.js';
 import type { LookupFunction } from '../../shared/lookup.js';
 import { invalidRetryDelay, type RetryFunction } from '../../shared/retry.js';
+import type { AttemptTracer } from '../trace-port.js';
 import { type FromWorker, RetryAnswer, retrySlot, type ToWorker, type WireError } from './protocol.js';
 
 /** How long an attempt waits for the application's retry function, in ms. */
@@ -64,6 +65,56 @@ export function hostLookup(port: MessagePort): {
     (callback as ((...args: unknown[]) => void) | undefined)?.(failure, address, family);
   };
   return { lookup, answer };
+}
+
+/**
+ * The application's tracing, on its thread: an attempt's span is started there before the request
+ * (one message round trip, during which this attempt waits and the others go on) and ended after.
+ */
+export function hostTracer(port: MessagePort): {
+  tracer: AttemptTracer;
+  answer: (message: Extract<ToWorker, { t: 'span' }>) => void;
+} {
+  let nextId = 1;
+  const pending = new Map<number, (headers: Record<string, string>) => void>();
+  const tracer: AttemptTracer = {
+    start(start) {
+      const id = nextId++;
+      const started = new Promise<Record<string, string>>((resolve) => pending.set(id, resolve));
+      port.postMessage({ t: 'span', id, start } satisfies FromWorker);
+      return started.then((headers) => ({
+        headers,
+        end: (end) => port.postMessage({ t: 'span-end', id, end } satisfies FromWorker),
+      }));
+    },
+  };
+  const answer = ({ id, headers }: Extract<ToWorker, { t: 'span' }>) => {
+    pending.get(id)?.(headers);
+    pending.delete(id);
+  };
+  return { tracer, answer };
+}
+
+/** Calls the application's lookup for the worker and posts its answer back, as it gave it. */
+export function answerLookup(
+  lookup: LookupFunction,
+  post: (message: ToWorker) => void,
+  { id, hostname, family }: Extract<FromWorker, { t: 'lookup' }>,
+): void {
+  const reply = (error: NodeJS.ErrnoException | null, address?: unknown, answered?: unknown) => {
+    const failure = error ? { code: error.code, message: error.message } : null;
+    try {
+      post({ t: 'lookup', id, error: failure, address, family: answered });
+    } catch {
+      // Not data (it cannot be copied to the worker): the guard refuses it as no address list.
+      post({ t: 'lookup', id, error: failure, address: null, family: null });
+    }
+  };
+  try {
+    lookup(hostname, { all: true, family }, reply as never);
+  } catch (error) {
+    reply(error as NodeJS.ErrnoException, []);
+  }
 }
 
 /** A WebhookError as it crosses to the application's thread (its class does not). */

@@ -10,6 +10,9 @@ import { WriteGate } from '../../shared/write-gate.js';
 import type { SenderBus } from '../bus.js';
 import type { EngineControl } from '../control.js';
 import type { SenderEvents } from '../notices.js';
+import type { AttemptTracer } from '../trace-port.js';
+import { answerLookup } from './hooks.js';
+import { HostSpans } from './host-spans.js';
 import {
   type FromWorker,
   RETRY_SLOT_BYTES,
@@ -30,6 +33,8 @@ export interface WorkerEngineOptions {
   /** The application's retry function, when `config.retry` is `'host'`. */
   retry: RetryFunction | null;
   lookup: LookupFunction | undefined;
+  /** The application's tracing, when `config.hostTrace`. */
+  tracer: AttemptTracer | null;
   bus: SenderBus;
 }
 
@@ -60,10 +65,12 @@ export class WorkerEngine implements EngineControl {
   /** The SQLite store's write gate: opened whenever the worker stops, which may have died with it shut. */
   readonly #gate: WriteGate | null;
 
+  readonly #spans: HostSpans | null; // attempt spans, recorded here for the worker
   /** Retention sweeps run in the worker, on its connection. */
   readonly sweeps = true;
 
   constructor(private readonly options: WorkerEngineOptions) {
+    this.#spans = options.tracer === null ? null : new HostSpans(options.tracer, (m) => this.#post(m));
     const { store } = options.config;
     this.#gate = store.kind === 'sqlite' ? new WriteGate(store.gate) : null;
   }
@@ -175,6 +182,7 @@ export class WorkerEngine implements EngineControl {
 
   #exited(worker: Worker, code: number): void {
     this.#gate?.open();
+    this.#spans?.abandon();
     if (worker !== this.#worker) return;
     this.#worker = null;
     this.#inFlight = 0;
@@ -224,8 +232,13 @@ export class WorkerEngine implements EngineControl {
         this.#answerRetry(message.context);
         return;
       case 'lookup':
-        this.#answerLookup(message.id, message.hostname, message.family);
+        answerLookup(this.options.lookup!, (m) => this.#post(m), message);
         return;
+      case 'span':
+        void this.#spans?.start(message.id, message.start);
+        break;
+      case 'span-end':
+        this.#spans?.end(message.id, message.end);
     }
   }
 
@@ -264,23 +277,6 @@ export class WorkerEngine implements EngineControl {
     state[2] = bytes.length;
     Atomics.store(state, 0, 1);
     Atomics.notify(state, 0);
-  }
-
-  #answerLookup(id: number, hostname: string, family: number): void {
-    const reply = (error: NodeJS.ErrnoException | null, address?: unknown, family?: unknown) => {
-      const failure = error ? { code: error.code, message: error.message } : null;
-      try {
-        this.#post({ t: 'lookup', id, error: failure, address, family });
-      } catch {
-        // Not data (it cannot be copied to the worker): the guard refuses it as no address list.
-        this.#post({ t: 'lookup', id, error: failure, address: null, family: null });
-      }
-    };
-    try {
-      this.options.lookup!(hostname, { all: true, family }, reply as never);
-    } catch (error) {
-      reply(error as NodeJS.ErrnoException, []);
-    }
   }
 
   #post(message: ToWorker): void {

@@ -1,6 +1,7 @@
 import type { SenderOptions } from '../../shared/options.js';
 import type { RetryContext } from '../../shared/retry.js';
 import type { SenderEvents } from '../notices.js';
+import type { AttemptSpanEnd, AttemptSpanStart } from '../trace-port.js';
 
 // The messages between a sender and its engine's worker thread. Only data crosses: the
 // application's functions (a retry function, a lookup) stay on its thread and are called
@@ -36,6 +37,8 @@ export interface WorkerConfig {
   retry: readonly number[] | 'host';
   /** The application's `lookup`, called on its thread. */
   hostLookup: boolean;
+  /** The application's tracing: each attempt's span is started and ended on its thread. */
+  hostTrace: boolean;
   heard: (keyof SenderEvents)[];
   /** The lease owner of a worker that crashed: its leases are handed back at once. */
   takeOver: string | null;
@@ -67,7 +70,9 @@ export type ToWorker =
       error: { code?: string; message: string } | null;
       address: unknown;
       family: unknown;
-    };
+    }
+  /** The started span's headers (empty: no span). */
+  | { t: 'span'; id: number; headers: Record<string, string> };
 
 export type FromWorker =
   | { t: 'ready'; owner: string }
@@ -77,7 +82,9 @@ export type FromWorker =
   | { t: 'idle'; seq: number }
   | { t: 'closed' }
   | { t: 'retry'; context: RetryContext }
-  | { t: 'lookup'; id: number; hostname: string; family: number };
+  | { t: 'lookup'; id: number; hostname: string; family: number }
+  | { t: 'span'; id: number; start: AttemptSpanStart }
+  | { t: 'span-end'; id: number; end: AttemptSpanEnd };
 
 /** What the application's retry function answered. */
 export const RetryAnswer = { none: 0, delay: 1, threw: 2, invalid: 3 } as const;

@@ -14,6 +14,7 @@ interface ClaimRow {
   tenant: string | null;
   payload: string;
   event_created_at: number;
+  trace_context: string | null;
 }
 
 /** How many active rows of a FIFO endpoint one claim looks at. */
@@ -29,12 +30,13 @@ const toClaimed = (row: ClaimRow): ClaimedDelivery => ({
   tenant: row.tenant,
   payload: row.payload,
   eventCreatedAt: row.event_created_at,
+  traceContext: row.trace_context,
 });
 
 const CLAIM_RETURNING = `RETURNING seq, event_seq, endpoint_id, attempt_count, series_start`;
 const WITH_EVENT = (s: string) =>
   `SELECT c.seq, c.endpoint_id, c.attempt_count, c.series_start, e.id AS event_id, e.type AS event_type,
-     e.tenant, e.payload, e.created_at AS event_created_at
+     e.tenant, e.payload, e.created_at AS event_created_at, e.trace_context
    FROM c JOIN ${s}.events e ON e.seq = c.event_seq`;
 
 function statements(s: string) {

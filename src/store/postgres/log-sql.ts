@@ -16,6 +16,7 @@ function statements(s: string) {
     feed: `SELECT a.*, e.id AS event_id, e.type AS event_type, e.tenant, d.endpoint_id
       FROM ${s}.attempts a JOIN ${s}.deliveries d ON d.seq = a.delivery_seq JOIN ${s}.events e ON e.seq = d.event_seq`,
     counts: `SELECT status, count(*) AS n FROM ${s}.deliveries GROUP BY status`,
+    countPending: `SELECT count(*) AS n FROM ${s}.deliveries WHERE status = 'pending'`,
     oldestDue: `SELECT min(least(
         (SELECT min(next_attempt_at) FROM ${s}.deliveries d
           WHERE d.endpoint_id = e.id AND d.status = 'pending' AND least(d.attempt_count, 1) = 0),
@@ -107,6 +108,11 @@ export class PgLogSql {
       filter.limit,
     ]);
     return rows.reverse();
+  }
+
+  /** The pending deliveries, counted on the due index. */
+  async countPending(): Promise<number> {
+    return (await run<{ n: number }>(this.pool, this.sql.countPending))[0]?.n ?? 0;
   }
 
   async counts(): Promise<Record<DeliveryStatus, number>> {

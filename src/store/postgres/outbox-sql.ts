@@ -10,8 +10,9 @@ function statements(s: string) {
     // The shared lock first, before the event takes a seq (see PgFanoutSql), held to the commit.
     insertEvent: `WITH lock AS (SELECT pg_advisory_xact_lock_shared(hashtext($11), 1)::text AS held),
       ev AS (
-        INSERT INTO ${s}.events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM lock
+        INSERT INTO ${s}.events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets,
+          trace_context)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $13 FROM lock
         ON CONFLICT ((coalesce(tenant, '')), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING seq),
       -- $12: the deliveries to write now, unless older events wait for fan-out (theirs come first).
@@ -112,6 +113,7 @@ export class PgOutboxSql {
       this.channel,
       this.lockKey,
       endpointIds,
+      event.traceContext,
     ]);
     return rows[0]?.seq ?? null;
   }

@@ -140,8 +140,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   DROP INDEX {s}.deliveries_event;
   CREATE UNIQUE INDEX deliveries_event ON {s}.deliveries (event_seq, endpoint_id, replay);
   `,
-  // 4: activity per minute, for the dashboard's chart (SQLite's migration 5)
+  // 4: activity per minute, for the dashboard's chart; the emit's trace context (SQLite's migration 5)
   `
+  ALTER TABLE {s}.events ADD COLUMN trace_context TEXT;
+
   -- Attempts per minute by outcome, every endpoint together. Each batch of results adds to one of
   -- eight shards of its minute, so that senders recording at once seldom wait on the same row.
   CREATE TABLE {s}.activity (

@@ -24,6 +24,7 @@ interface EventRow {
   tenant: string | null;
   payload: Buffer;
   created_at: number;
+  trace_context: string | null;
 }
 
 /** How many active rows of a FIFO endpoint one claim looks at. */
@@ -67,7 +68,7 @@ export class ClaimSql {
     // One read for the events of a whole claim. The payload comes as bytes: it goes into the
     // request body as they are, and a buffer costs the garbage collector nothing to move.
     this.eventsStmt = db.prepare(
-      `SELECT seq, id, type, tenant, CAST(payload AS BLOB) AS payload, created_at FROM ${p}events
+      `SELECT seq, id, type, tenant, CAST(payload AS BLOB) AS payload, created_at, trace_context FROM ${p}events
        WHERE seq IN (SELECT value FROM json_each(?))`,
     );
     this.fifoWindowStmt = db.prepare(
@@ -215,6 +216,7 @@ export class ClaimSql {
         tenant: event.tenant,
         payload: event.payload,
         eventCreatedAt: event.created_at,
+        traceContext: event.trace_context,
       });
     }
     return { claimed, nextDue, held };

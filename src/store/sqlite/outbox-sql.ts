@@ -26,8 +26,9 @@ export class OutboxSql {
     private readonly fanout: FanoutSql,
   ) {
     this.insertEventStmt = db.prepare(
-      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets,
+         trace_context)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertDeliveryStmt = db.prepare(
       `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
@@ -91,6 +92,7 @@ export class OutboxSql {
       event.payload,
       event.createdAt,
       event.targets,
+      event.traceContext,
     );
     const seq = Number(lastInsertRowid);
     if (endpointIds !== null) {

@@ -165,8 +165,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX {p}deliveries_event;
   CREATE UNIQUE INDEX {p}deliveries_event ON {p}deliveries (event_seq, endpoint_id, replay);
   `,
-  // 5: activity per minute, for the dashboard's chart
+  // 5: activity per minute, for the dashboard's chart; the emit's trace context
   `
+  -- The W3C traceparent of the span that emitted the event (OpenTelemetry, when the application
+  -- records traces): each attempt's span continues that trace, in whichever process and however late.
+  ALTER TABLE {p}events ADD COLUMN trace_context TEXT;
+
   -- Attempts per minute (ms / 60000) by outcome, every endpoint together: one row per minute, added to
   -- by each batch of results, kept two days.
   CREATE TABLE {p}activity (
