@@ -16,7 +16,7 @@ import { tempDir } from './helpers/tmp.js';
 const tmp = tempDir();
 let files = 0;
 const freshFile = () => tmp.file(`dashboard-${++files}.db`);
-const closers: (() => Promise<unknown> | void)[] = [];
+const closers: (() => unknown)[] = [];
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
   tmp.cleanup();

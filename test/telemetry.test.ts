@@ -56,9 +56,11 @@ const stores = [sqliteStore(), sqliteWorkerStore(), postgresStore()];
 describe.each(stores.map((s) => [s.name, s] as const))('traces and metrics on %s', (_name, store) => {
   const k = kit(store);
   afterEach(() => k.cleanup());
-  afterAll(() => store.dispose());
   const otel = otelKit();
-  afterAll(() => otel.shutdown());
+  afterAll(async () => {
+    await store.dispose();
+    await otel.shutdown();
+  });
 
   it.skipIf(!store.available)(
     'emit is a producer span in the caller context; each attempt a client span under it, carried to the receiver',
