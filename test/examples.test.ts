@@ -208,3 +208,24 @@ describe('examples/demo.mjs (npm run demo)', () => {
     expect(demo.stderr()).toBe('');
   }, 60_000);
 });
+
+describe('examples/telemetry.mjs', () => {
+  it('prints the emit and attempt spans, the traceparent the receiver got, and the metrics', async () => {
+    ensureBuilt();
+    const run = spawnLines(['examples/telemetry.mjs'], {
+      cwd: root,
+      label: 'telemetry.mjs',
+      timeoutMs: 30_000,
+    });
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const out = run.lines.join('\n');
+    const [, traceId, spanId] = /receiver: traceparent 00-([0-9a-f]{32})-([0-9a-f]{16})-01/.exec(out)!;
+    expect(out).toContain("name: 'send order.created'");
+    expect(out).toContain(`traceId: '${traceId}'`);
+    expect(out).toContain(`id: '${spanId}'`);
+    expect(out).toContain("name: 'hookline.attempts'");
+    expect(out).toContain("'hookline.outcome': 'succeeded'");
+    expect(out).not.toContain('not-in-the-span');
+    expect(run.stderr()).toBe('');
+  }, 60_000);
+});
