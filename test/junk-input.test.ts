@@ -75,6 +75,8 @@ const OPTION_ACCEPTS: Record<string, Junk[]> = {
   // `{}`: every setting at its default.
   circuitBreaker: ['{}'],
   retention: ['{}'],
+  // `{}`: the global OpenTelemetry providers, as without the option.
+  telemetry: ['{}'],
 };
 /** Constructor calls that are valid but open ./webhooks.db, so are not made here. */
 const NOT_RUN = new Set(['0=undefined', '0={}', '0.database=undefined']);
