@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import Table from 'cli-table3';
+import { relativeTime } from '../operator/relative-time.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -9,23 +10,6 @@ function colourWanted(stream: NodeJS.WriteStream): boolean {
   const force = process.env.FORCE_COLOR;
   if (force !== undefined && force !== '' && force !== '0') return true;
   return stream.isTTY === true;
-}
-
-const UNITS: [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-];
-
-/** `3m ago`, `in 2h`, `now`. */
-export function relative(ms: number, now: number): string {
-  const delta = ms - now;
-  const size = Math.abs(delta);
-  if (size < 1_000) return 'now';
-  const [unit, length] = UNITS.find(([, length]) => size >= length)!;
-  const amount = `${Math.floor(size / length)}${unit}`;
-  return delta < 0 ? `${amount} ago` : `in ${amount}`;
 }
 
 /** Tables, colours and times for a terminal; one JSON document (or NDJSON for lists) with `--json`. */
@@ -53,7 +37,7 @@ export class Output {
     if (value === null || value === undefined) return '-';
     const ms = Date.parse(value);
     const absolute = value.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-    return `${absolute} ${this.paint('dim', `(${relative(ms, this.now())})`)}`;
+    return `${absolute} ${this.paint('dim', `(${relativeTime(ms, this.now())})`)}`;
   }
 
   /** A status word in its colour: green for success, red for failure, yellow for waiting. */

@@ -1,3 +1,4 @@
+import { relativeTime } from '../operator/relative-time.js';
 import { html, type SafeHtml } from './html.js';
 
 /** What a page needs of the request: where links point, the form token, the time. */
@@ -12,27 +13,11 @@ export interface View {
   flash: string | null;
 }
 
-const UNITS: [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-];
-
-export function ago(ms: number, now: number): string {
-  const delta = now - ms;
-  const size = Math.abs(delta);
-  if (size < 1_000) return 'now';
-  const [unit, length] = UNITS.find(([, length]) => size >= length)!;
-  const amount = `${Math.floor(size / length)}${unit}`;
-  return delta >= 0 ? `${amount} ago` : `in ${amount}`;
-}
-
 /** A time, absolute and relative. */
 export function time(v: View, value: string | null | undefined): SafeHtml {
   if (value === null || value === undefined) return html`<span class="dim">-</span>`;
   const shown = value.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  return html`<time datetime="${value}">${shown} <small>${ago(Date.parse(value), v.now)}</small></time>`;
+  return html`<time datetime="${value}">${shown} <small>${relativeTime(Date.parse(value), v.now)}</small></time>`;
 }
 
 export const status = (word: string) => html`<span class="status ${word}">${word}</span>`;

@@ -33,6 +33,7 @@ export interface OperatorApi {
     get(id: string): Maybe<Endpoint>;
     list(): Maybe<Endpoint[]>;
     update(id: string, patch: EndpointPatch): Maybe<Endpoint>;
+    remove(id: string): Maybe<void>;
     enable(id: string): Maybe<Endpoint>;
     disable(id: string, reason?: string): Maybe<Endpoint>;
     rotateSecret(id: string, options?: RotateSecretOptions): Maybe<Endpoint>;

@@ -1,33 +1,13 @@
 import pg from 'pg';
 import {
-  type ActivityMinute,
-  type ActivityOptions,
-  type AttemptFeedOptions,
-  type AttemptRecord,
-  type BulkOptions,
-  type Delivery,
-  type DeliveryListFilter,
-  type DeliveryWithAttempts,
   type EmitItem,
   type EmitOptions,
   type EmittedEvent,
-  type Endpoint,
-  type EndpointHealth,
-  type EndpointInput,
-  type EndpointPatch,
-  type EventListFilter,
-  type Page,
-  type PruneResult,
-  type RecoverOptions,
-  type ReplayOptions,
-  type RetryManyFilter,
-  type RotateSecretOptions,
   type SenderEvents,
   type SenderOptions,
-  type SenderStats,
-  type WebhookEventRecord,
   WebhookSender,
 } from '../../src/index.js';
+import type { OperatorApi } from '../../src/operator/api.js';
 import { PgWebhookSender } from '../../src/postgres.js';
 import { ensureBuilt } from './build.js';
 import { ManualClock } from './clock.js';
@@ -41,39 +21,12 @@ const DAY = 24 * 60 * 60 * 1000;
 
 type Maybe<T> = T | Promise<T>;
 
-/** The API of both senders, each method as either store returns it. */
-export interface Sender {
-  endpoints: {
-    add(input: EndpointInput): Maybe<Endpoint>;
-    get(id: string): Maybe<Endpoint>;
-    list(): Maybe<Endpoint[]>;
-    update(id: string, patch: EndpointPatch): Maybe<Endpoint>;
-    remove(id: string): Maybe<void>;
-    enable(id: string): Maybe<Endpoint>;
-    disable(id: string, reason?: string): Maybe<Endpoint>;
-    rotateSecret(id: string, options?: RotateSecretOptions): Maybe<Endpoint>;
-    health(id: string): Maybe<EndpointHealth>;
-    recover(id: string, options: RecoverOptions): Maybe<number>;
-  };
-  events: {
-    get(id: string): Maybe<WebhookEventRecord>;
-    list(filter?: EventListFilter): Maybe<Page<WebhookEventRecord>>;
-    replay(id: string, options?: ReplayOptions): Maybe<number>;
-  };
-  deliveries: {
-    get(id: string): Maybe<DeliveryWithAttempts>;
-    list(filter?: DeliveryListFilter): Maybe<Page<Delivery>>;
-    retry(id: string): Maybe<Delivery>;
-    retryMany(filter: RetryManyFilter, options?: BulkOptions): Maybe<number>;
-    attempts(options?: AttemptFeedOptions): Maybe<AttemptRecord[]>;
-  };
+/** The API of both senders, each method as either store returns it: the operator tools' and more. */
+export interface Sender extends Omit<OperatorApi, 'close'> {
   emit(type: string, payload: unknown, options?: EmitOptions): Maybe<EmittedEvent>;
   emitMany(events: EmitItem[]): Maybe<EmittedEvent[]>;
   start(): Maybe<void>;
   drain(): Promise<void>;
-  stats(): Maybe<SenderStats>;
-  activity(options?: ActivityOptions): Maybe<ActivityMinute[]>;
-  prune(): Promise<PruneResult>;
   close(options?: { timeout?: number }): Promise<void>;
   on<K extends keyof SenderEvents>(name: K, listener: (...args: SenderEvents[K]) => void): unknown;
 }
