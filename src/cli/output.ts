@@ -25,7 +25,8 @@ export class Output {
   }
 
   paint(style: Style, text: string): string {
-    return this.colour ? styleText(style, text) : text;
+    // Whether to colour is decided above (a terminal, NO_COLOR, FORCE_COLOR); styleText would judge by CI too.
+    return this.colour ? styleText(style, text, { validateStream: false }) : text;
   }
 
   line(text = ''): void {
