@@ -198,6 +198,7 @@ describe('hookline/dashboard', () => {
     expect((await get(`${url}/deliveries/dlv_999`)).status).toBe(404);
     expect((await get(`${url}/events/evt_nope`)).status).toBe(404);
     expect((await get(`${url}/nowhere`)).status).toBe(404);
+    expect((await get(`${url}/events/%E0%A4%A`)).status).toBe(404);
     const bad = await get(`${url}/deliveries/not-an-id`);
     expect([400, 404]).toContain(bad.status);
     expect(await bad.text()).not.toMatch(/at .*\.ts:\d+/);

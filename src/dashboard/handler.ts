@@ -82,10 +82,14 @@ function locate(
 }
 
 function segments(path: string): string[] {
-  return path
-    .split('/')
-    .filter((s) => s !== '')
-    .map((s) => decodeURIComponent(s));
+  try {
+    return path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    throw notFound(); // A malformed escape names no page.
+  }
 }
 
 /** A request handler to mount in node:http, Express or Fastify (see the README). */
