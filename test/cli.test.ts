@@ -375,6 +375,35 @@ describe('hookline (the CLI) on a SQLite file', () => {
     expect(await tail.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('dashboard serves the pages on loopback until stopped, read-only unless --actions', async () => {
+    const { file, bad } = await outbox('dashboard');
+    for (const actions of [false, true]) {
+      const served = spawnLines(
+        [CLI, '--db', file, 'dashboard', '--port', '0', ...(actions ? ['--actions'] : [])],
+        {
+          label: 'hookline dashboard',
+          timeoutMs: 15_000,
+        },
+      );
+      try {
+        const line = await served.waitForLine((l) => l.startsWith('hookline dashboard on '));
+        const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(line)![0];
+        expect(line.includes('read-only')).toBe(!actions);
+        const overview = await fetch(url);
+        expect(overview.status).toBe(200);
+        expect(await overview.text()).toContain('<h1>Overview</h1>');
+        const endpoint = await (await fetch(`${url}endpoints/${bad.id}`)).text();
+        expect(endpoint.includes('method="post"')).toBe(actions);
+      } finally {
+        served.proc.kill('SIGINT');
+      }
+      expect(await served.exited).toEqual({ code: 0, signal: null });
+    }
+    const refused = await cli(['--db', file, 'dashboard', '--host', '0.0.0.0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^hookline: --host: serves on loopback only/);
+  });
+
   it('on a terminal: colours, and a progress bar while retrying in bulk; neither through a pipe', async () => {
     const { file } = await outbox('terminal');
     const tty = await cliOnTerminal(['--db', file, 'retry', '--status', 'failed']);
