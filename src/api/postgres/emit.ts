@@ -43,6 +43,9 @@ const EMIT_MANY_KEYS = new Set(['client']);
  * the application's client when it passes one, else through the pool.
  */
 export class PgEmitter {
+  /** The events this emitter queued for fan-out (an inline emit's deliveries need no fan-out pass). */
+  private readonly queuedEvents = new WeakSet<EmittedEvent>();
+
   constructor(private readonly ctx: PgEmitterContext) {}
 
   emit(type: unknown, payload: unknown, options: unknown): Promise<EmittedEvent> {
@@ -96,7 +99,7 @@ export class PgEmitter {
    * visible yet: the engine then finds nothing, and the NOTIFY at commit wakes it again.
    */
   private schedule(emitted: readonly EmittedEvent[]): void {
-    if (emitted.some((event) => event.deliveries > 0)) this.ctx.queued();
+    if (emitted.some((event) => this.queuedEvents.has(event))) this.ctx.queued();
   }
 
   /** Writes one event: with its deliveries when they are `inlineUpTo` or fewer (and nothing older waits), else queued for fan-out. */
@@ -131,6 +134,8 @@ export class PgEmitter {
       return emittedAgain(existing);
     }
     for (const endpointId of inline ? ids : []) this.ctx.scheduled(endpointId, now);
-    return { id, type: event.type, createdAt: iso(now), deliveries: ids.length };
+    const emitted = { id, type: event.type, createdAt: iso(now), deliveries: ids.length };
+    if (!inline && ids.length > 0) this.queuedEvents.add(emitted);
+    return emitted;
   }
 }
