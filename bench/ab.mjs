@@ -1,6 +1,6 @@
 // A/B: one or more builds of hookline against the bare got loop, in the same run, for working on the hot path:
 //   node bench/ab.mjs [--concurrency 16] [--events 5000] [--rounds 5] [name=path/to/dist ...]
-// Each `name=dir` is a build directory inside the repository, so that its imports resolve (a copy of dist/
+// Each `name=dir` is a build directory inside the repository (`name+otel=dir`: with the OpenTelemetry SDK registered), so that its imports resolve (a copy of dist/
 // taken before a change, say: `cp -r dist bench/.ab/base`); without any, the current dist/ is copied and measured. Every run is a fresh child process (bench/contender.mjs); the contenders take
 // turns within each round; prints medians of deliveries/s and CPU per 1,000, and each build's median
 // per-round ratio to the bare got loop. Not part of `npm run bench` (bench/compare.mjs is the full comparison).
@@ -24,6 +24,8 @@ if (builds.length === 0) {
 
 function run(contender, build, url) {
   const env = { ...process.env };
+  // A build named `…+otel` runs with the OpenTelemetry SDK registered (bench/contender.mjs).
+  if (build?.name.endsWith('+otel')) env.HOOKLINE_BENCH_OTEL = '1';
   if (build) {
     env.HOOKLINE_BENCH_DIST = pathToFileURL(path.join(build.dir, 'index.js')).href;
     env.NODE_OPTIONS =

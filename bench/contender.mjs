@@ -88,7 +88,24 @@ function inlineAdapter(poster) {
   };
 }
 
+/**
+ * With HOOKLINE_BENCH_OTEL=1 (bench/ab.mjs, a build named `…+otel`): the OpenTelemetry SDK registered
+ * globally, as an application would, its spans batched to an exporter that drops them and its
+ * metrics aggregated in memory: what recording costs, without the cost of shipping it anywhere.
+ */
+async function registerOtel() {
+  const { context, metrics, trace } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const drop = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
+  metrics.setGlobalMeterProvider(new MeterProvider());
+}
+
 async function hooklineAdapter() {
+  if (process.env.HOOKLINE_BENCH_OTEL === '1') await registerOtel();
   const { WebhookSender } = await import('hookline');
   const sender = senderWithConcurrency(WebhookSender, {
     database: path.join(tempDir(), 'hookline.db'),
