@@ -139,16 +139,12 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   stats(): SenderStats {
     if (this.#closed) throw new SenderClosedError('stats');
     const log = this.#store.log;
-    // Events waiting for fan-out count as the pending deliveries they will become.
-    const queued = this.#store.fanout.totals();
-    const due = earliest(log.earliestPendingDueAt(), queued.oldestAt);
     return {
-      pending: log.countByStatus('pending') + queued.deliveries,
+      ...this.#backlog(),
       sending: log.countByStatus('sending'),
       succeeded: log.countByStatus('succeeded'),
       failed: log.countByStatus('failed'),
       inFlight: this.#engine.inFlightCount,
-      oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
       openCircuits: this.#store.health.openCircuits(),
     };
   }
@@ -156,14 +152,18 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
   /** What the OpenTelemetry gauges read: cheap counts only (pending through its index, not every status). */
   #gauges(): GaugeValues {
     if (this.#closed) throw new SenderClosedError('telemetry');
+    const openCircuits = this.#store.health.openCircuits().length;
+    return { ...this.#backlog(), openCircuits, inFlight: this.#engine.inFlightCount };
+  }
+
+  /** The pending deliveries and how late the most overdue is; events waiting for fan-out count as theirs. */
+  #backlog(): { pending: number; oldestPendingAgeMs: number } {
     const log = this.#store.log;
     const queued = this.#store.fanout.totals();
     const due = earliest(log.earliestPendingDueAt(), queued.oldestAt);
     return {
       pending: log.countByStatus('pending') + queued.deliveries,
       oldestPendingAgeMs: due === null ? 0 : Math.max(0, this.#options.clock.now() - due),
-      openCircuits: this.#store.health.openCircuits().length,
-      inFlight: this.#engine.inFlightCount,
     };
   }
 
