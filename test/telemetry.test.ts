@@ -284,3 +284,41 @@ describe('the global providers', () => {
     }
   });
 });
+
+describe('a provider that throws', () => {
+  it('costs neither the emit nor the delivery: ERR_TELEMETRY is emitted and both go on', async () => {
+    const { startReceiver } = await import('./helpers/receiver.js');
+    const r = await startReceiver();
+    const broken = {
+      getTracer: () => {
+        throw new Error('tracer exploded');
+      },
+    };
+    const meterProvider = {
+      getMeter: () => {
+        throw new Error('meter exploded');
+      },
+    };
+    const errors: string[] = [];
+    const s = new WebhookSender({
+      database: ':memory:',
+      allowPrivateNetworks: true,
+      telemetry: { tracerProvider: broken, meterProvider },
+    });
+    s.on('error', (error) => errors.push(`${error.code} ${error.message}`));
+    try {
+      s.endpoints.add({ url: r.url });
+      const event = s.emit('order.created', {});
+      expect(event.id).toMatch(/^evt_/);
+      await s.drain();
+      expect(r.requests).toHaveLength(1);
+      expect(r.requests[0]!.headers.traceparent).toBeUndefined();
+      expect(errors).toContain('ERR_TELEMETRY OpenTelemetry failed: tracer exploded');
+      expect(errors).toContain('ERR_TELEMETRY OpenTelemetry failed: meter exploded');
+      expect((await s.deliveries.list()).items[0]).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await s.close();
+      await r.close();
+    }
+  });
+});

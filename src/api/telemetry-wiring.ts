@@ -1,4 +1,5 @@
 import type { SenderBus } from '../engine/bus.js';
+import { WebhookError } from '../shared/errors/base.js';
 import type { ResolvedOptions } from '../shared/options.js';
 import { type GaugeValues, Telemetry } from '../telemetry/telemetry.js';
 
@@ -12,7 +13,18 @@ export function senderTelemetry(
   bus: SenderBus,
   gauges: () => GaugeValues | Promise<GaugeValues>,
 ): Telemetry | null {
-  const telemetry = Telemetry.create(o.telemetry, gauges);
+  const telemetry = Telemetry.create(o.telemetry, gauges, (error) =>
+    bus.notify(
+      'error',
+      new WebhookError(
+        'ERR_TELEMETRY',
+        `OpenTelemetry failed: ${(error as Error)?.message ?? String(error)}`,
+        {
+          cause: error,
+        },
+      ),
+    ),
+  );
   if (telemetry !== null) bus.on('attempt', (notice) => telemetry.attempted(notice));
   return telemetry;
 }

@@ -10,6 +10,9 @@ import { type OtelApi, otelApi, otelRegistered } from './otel.js';
 
 export type { GaugeValues } from './metrics.js';
 
+/** What an emit records when its span could not be started. */
+const NO_EMIT_SPAN: EmitSpan = { traceContext: null, end: () => {}, fail: () => {} };
+
 /** A started emit span: the traceparent to store with the event, and how to end it. */
 export interface EmitSpan {
   traceContext: string | null;
@@ -31,12 +34,27 @@ export class Telemetry implements AttemptTracer {
     private readonly api: OtelApi,
     private readonly options: TelemetryOptions,
     private readonly readGauges: () => GaugeValues | Promise<GaugeValues>,
+    private readonly report: (error: unknown) => void,
   ) {}
+
+  /**
+   * Runs a piece of recording: a provider or exporter that throws is reported (`ERR_TELEMETRY`) and
+   * the emit or attempt goes on without it, never failing because of its telemetry.
+   */
+  private guard<T>(fallback: T, record: () => T): T {
+    try {
+      return record();
+    } catch (error) {
+      this.report(error);
+      return fallback;
+    }
+  }
 
   /** `null` when nothing records: `telemetry: false`, or no option and nothing registered globally. */
   static create(
     option: TelemetryOptions | false | undefined,
     readGauges: () => GaugeValues | Promise<GaugeValues>,
+    report: (error: unknown) => void,
   ) {
     if (option === false || (option === undefined && !otelRegistered())) return null;
     const api = otelApi();
@@ -47,7 +65,7 @@ export class Telemetry implements AttemptTracer {
         '`telemetry` needs the `@opentelemetry/api` package (1.x) installed',
       );
     }
-    return new Telemetry(api, option ?? {}, readGauges);
+    return new Telemetry(api, option ?? {}, readGauges, report);
   }
 
   private tracer(): Tracer {
@@ -71,6 +89,10 @@ export class Telemetry implements AttemptTracer {
 
   /** A producer span around an emit of `count` events of `type` (`null`: several types). */
   emitSpan(type: string | null, count: number): EmitSpan {
+    return this.guard(NO_EMIT_SPAN, () => this.openEmitSpan(type, count));
+  }
+
+  private openEmitSpan(type: string | null, count: number): EmitSpan {
     const { api } = this;
     const destination = type ?? '(batch)';
     const span = this.tracer().startSpan(
@@ -91,34 +113,42 @@ export class Telemetry implements AttemptTracer {
     const traceContext = api.trace.isSpanContextValid(context) ? traceparent(context) : null;
     return {
       traceContext,
-      end: (eventIds) => {
-        if (eventIds.length === 1) span.setAttribute('messaging.message.id', eventIds[0]!);
-        span.end();
-      },
-      fail: (error) => {
-        span.recordException(error as Error);
-        span.setAttribute('error.type', (error as { code?: string })?.code ?? 'Error');
-        span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
-        span.end();
-      },
+      end: (eventIds) =>
+        this.guard(undefined, () => {
+          if (eventIds.length === 1) span.setAttribute('messaging.message.id', eventIds[0]!);
+          span.end();
+        }),
+      fail: (error) =>
+        this.guard(undefined, () => {
+          span.recordException(error as Error);
+          span.setAttribute('error.type', (error as { code?: string })?.code ?? 'Error');
+          span.setStatus({ code: api.SpanStatusCode.ERROR, message: (error as Error)?.message });
+          span.end();
+        }),
     };
   }
 
   /** Counts events emitted by type. */
   emitted(types: readonly string[]): void {
-    const counts = new Map<string, number>();
-    for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1);
-    const instruments = this.instruments();
-    for (const [type, n] of counts) instruments.emittedEvents(type, n);
+    this.guard(undefined, () => {
+      const counts = new Map<string, number>();
+      for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1);
+      const instruments = this.instruments();
+      for (const [type, n] of counts) instruments.emittedEvents(type, n);
+    });
   }
 
   /** The attempt's outcome into the counter and the histogram. */
   attempted(notice: AttemptNotice): void {
-    this.instruments().attempt(notice);
+    this.guard(undefined, () => this.instruments().attempt(notice));
   }
 
   /** The engine's port: a client span per attempt, the emit's span its parent. */
-  start(attempt: AttemptSpanStart): AttemptSpan {
+  start(attempt: AttemptSpanStart): AttemptSpan | null {
+    return this.guard(null, () => this.openAttemptSpan(attempt));
+  }
+
+  private openAttemptSpan(attempt: AttemptSpanStart): AttemptSpan {
     const { api } = this;
     const parent = parseTraceparent(attempt.traceContext);
     let context = api.ROOT_CONTEXT;
@@ -142,18 +172,19 @@ export class Telemetry implements AttemptTracer {
     }
     return {
       headers,
-      end: (outcome) => {
-        if (outcome.statusCode !== null) span.setAttribute('http.response.status_code', outcome.statusCode);
-        const error = errorType(outcome);
-        if (error !== undefined) {
-          span.setAttribute('error.type', error);
-          span.setStatus({
-            code: api.SpanStatusCode.ERROR,
-            message: outcome.errorMessage ?? `HTTP ${outcome.statusCode}`,
-          });
-        }
-        span.end();
-      },
+      end: (outcome) =>
+        this.guard(undefined, () => {
+          if (outcome.statusCode !== null) span.setAttribute('http.response.status_code', outcome.statusCode);
+          const error = errorType(outcome);
+          if (error !== undefined) {
+            span.setAttribute('error.type', error);
+            span.setStatus({
+              code: api.SpanStatusCode.ERROR,
+              message: outcome.errorMessage ?? `HTTP ${outcome.statusCode}`,
+            });
+          }
+          span.end();
+        }),
     };
   }
 

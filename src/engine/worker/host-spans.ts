@@ -22,6 +22,8 @@ export class HostSpans {
         this.#open.set(id, span);
         headers = span.headers;
       }
+    } catch {
+      // No span: the attempt goes without one (a tracer reports its own failures).
     } finally {
       this.post({ t: 'span', id, headers });
     }

@@ -59,6 +59,8 @@ export type ErrorCode =
   | 'ERR_STORE'
   /** Emitted as `'error'`: a listener threw. */
   | 'ERR_LISTENER'
+  /** Emitted as `'error'`: recording a span or a metric threw; the emit or attempt went on without it. */
+  | 'ERR_TELEMETRY'
   /** Emitted as `'error'`: the dispatcher could not reach the database, or an attempt failed unexpectedly. */
   | 'ERR_DISPATCH'
   /** Emitted as `'error'`: a `retry` function returned something that is not a delay in ms or `null`. */
