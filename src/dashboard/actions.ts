@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { OperatorApi } from '../operator/api.js';
 import type { Csrf } from './csrf.js';
+import { formTime } from './layout.js';
 
 /** What `authorize(request, action)` is asked: `'view'` for every page, one of the others per button. */
 export type DashboardAction = 'view' | 'retry' | 'recover' | 'replay' | 'enable' | 'disable';
@@ -85,9 +86,8 @@ export async function runAction({
       await api.deliveries.retry(id);
       return at(`/deliveries/${encodeURIComponent(id)}`, 'retried');
     case 'recover': {
-      const raw = form.get('since') ?? '';
-      const since = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(raw) ? raw : `${raw}Z`);
-      if (Number.isNaN(since)) throw refused(400, 'Give the start of the window to recover.');
+      const since = formTime(form.get('since'));
+      if (since === undefined) throw refused(400, 'Give the start of the window to recover.');
       const n = await api.endpoints.recover(id, { since });
       return at(`/endpoints/${encodeURIComponent(id)}`, 'recovered', n);
     }

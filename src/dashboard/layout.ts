@@ -13,6 +13,16 @@ export interface View {
   flash: string | null;
 }
 
+/**
+ * A time a form gave (`datetime-local`, shown and read as UTC, or ISO with a zone) as ms;
+ * `undefined` when empty or not a time.
+ */
+export function formTime(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const ms = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** A time, absolute and relative. */
 export function time(v: View, value: string | null | undefined): SafeHtml {
   if (value === null || value === undefined) return html`<span class="dim">-</span>`;

@@ -1,14 +1,7 @@
 import type { OperatorApi } from '../../operator/api.js';
 import { html } from '../html.js';
-import { action, href, page, time, type View } from '../layout.js';
+import { action, formTime, href, page, time, type View } from '../layout.js';
 import { deliveryTable } from './deliveries.js';
-
-/** A `datetime-local` value (UTC) or an ISO string as ms; `undefined` when empty. */
-function moment(value: string | null): number | undefined {
-  if (value === null || value === '') return undefined;
-  const ms = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 export async function eventsPage(api: OperatorApi, v: View): Promise<{ redirect: string } | string> {
   const q = v.query;
@@ -17,8 +10,8 @@ export async function eventsPage(api: OperatorApi, v: View): Promise<{ redirect:
   const filter = {
     type: q.get('type') || undefined,
     tenant: q.get('tenant') || undefined,
-    since: moment(q.get('since')),
-    until: moment(q.get('until')),
+    since: formTime(q.get('since')),
+    until: formTime(q.get('until')),
     limit: 50,
     cursor: q.get('cursor') || undefined,
   };

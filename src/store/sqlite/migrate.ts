@@ -28,22 +28,22 @@ export function migrate(db: Database, prefix: string): void {
   else run.immediate();
 }
 
-function isCurrent(db: Database, table: string, latest: number): boolean {
+/** The version recorded in `table` (0: no table, a database hookline never set up). */
+function recordedVersion(db: Database, table: string): number {
   const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
-  if (!exists) return false;
+  if (!exists) return 0;
   const row = db.prepare(`SELECT max(version) AS version FROM ${table}`).get() as { version: number | null };
-  const current = row.version ?? 0;
+  return row.version ?? 0;
+}
+
+function isCurrent(db: Database, table: string, latest: number): boolean {
+  const current = recordedVersion(db, table);
   if (current > latest) throw new SchemaVersionError(current, latest);
   return current === latest;
 }
 
 /** With `migrate: false`: the schema must be there, at this version; nothing is written. */
 export function checkSchema(db: Database, prefix: string): void {
-  const table = `${prefix}migrations`;
-  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
-  const current = exists
-    ? ((db.prepare(`SELECT max(version) AS version FROM ${table}`).get() as { version: number | null })
-        .version ?? 0)
-    : 0;
+  const current = recordedVersion(db, `${prefix}migrations`);
   if (current !== MIGRATIONS.length) throw new SchemaVersionError(current, MIGRATIONS.length);
 }
