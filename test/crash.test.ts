@@ -127,6 +127,8 @@ it('only leases of a dead process on this machine are taken back early', async (
   const setup = new WebhookSender({ database: file, allowPrivateNetworks: true, autoStart: false });
   setup.endpoints.add({ url: r.url });
   const ids = [0, 1, 2, 3].map((i) => setup.emit('owner.test', { i }).id);
+  // The read creates the queued events' deliveries, which the test then leases by hand.
+  expect(setup.deliveries.list().items).toHaveLength(4);
   await setup.close();
 
   const gone = spawnSync(process.execPath, ['-e', '']).pid!;
@@ -156,8 +158,8 @@ it('only leases of a dead process on this machine are taken back early', async (
   }
 });
 
-// kill -9 mid-fan-out: a sender process emits events to 8 endpoints each (more than an emit writes
-// itself, so the engine fans every one out) and is killed at random moments, several times, while
+// kill -9 mid-fan-out: a sender process emits events to 8 endpoints each (the engine fans every one
+// out, in passes) and is killed at random moments, several times, while
 // it emits, fans out and delivers; then one more process delivers what is left. Every (event,
 // endpoint) pair of every printed id must reach its endpoint, and must have exactly one delivery
 // row: a fan-out lost or doubled by a kill fails the test.

@@ -564,8 +564,9 @@ describe('emitMany', () => {
     const { events, deliveries } = stored(sender);
     expect(events).toHaveLength(2);
     expect(sender.events.get(out[0]!.id).payload).toBe(1);
-    // A batch queues its events for fan-out: one delivery to come, none written yet.
-    expect(deliveries).toHaveLength(0);
+    // A batch queues its events for fan-out; the read creates the one delivery (the tenant's
+    // event matched no endpoint).
+    expect(deliveries).toHaveLength(1);
     expect(sender.stats().pending).toBe(1);
   });
 

@@ -186,6 +186,8 @@ describe('a claim on the engine’s connection', () => {
     const endpoint = s.endpoints.add({ url: 'https://hooks.example.com/a' });
     const kept = s.emit('order.created', { n: 1 });
     const removed = s.emit('order.created', { n: 2 });
+    // The read creates the queued events' deliveries.
+    expect(s.deliveries.list({ endpointId: endpoint.id }).items).toHaveLength(2);
     const gate = new WriteGate();
     const store = new SqliteStore(file, 'hookline_', false, gate);
     try {

@@ -162,13 +162,14 @@ export function checkEventArray(items: unknown): asserts items is unknown[] {
   }
 }
 
-/** The event row to store for `event`. */
 /**
- * The most deliveries an emit writes itself (when no older event waits for fan-out); an event to
- * more endpoints is queued, and the engine creates its deliveries.
+ * On PostgreSQL, the most deliveries an emit writes itself (when no older event waits for fan-out):
+ * the emit is a round trip either way. An event to more endpoints is queued, and the engine creates
+ * its deliveries. On SQLite every emit queues its event.
  */
 export const INLINE_FANOUT = 4;
 
+/** The event row to store for `event`. */
 export function newEventRow(
   id: string,
   event: PreparedEvent,

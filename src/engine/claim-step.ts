@@ -35,7 +35,7 @@ export interface StepContext {
 
 /**
  * Creates the deliveries of events waiting for fan-out, one short transaction per pass: their
- * endpoints are due now. A pass that leaves some asks for another turn, so that results and claims
+ * endpoints are due now. The dispatcher runs it at the start of each turn, before the claim. A pass that leaves some asks for another turn, so that results and claims
  * go on in between.
  */
 export async function fanOut(ctx: StepContext): Promise<void> {
@@ -54,7 +54,6 @@ export async function fanOut(ctx: StepContext): Promise<void> {
  */
 export async function claimStep(ctx: StepContext, mark: number): Promise<ClaimStep | NoClaim> {
   const { store, planner } = ctx;
-  await fanOut(ctx);
   const free = ctx.attempts.free;
   if (free <= 0) return 'full';
   const now = ctx.now();
@@ -77,7 +76,6 @@ export async function recordThenClaim(
   recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
 ): Promise<ClaimStep | NoClaim> {
   const { store, planner, results } = ctx;
-  await fanOut(ctx);
   const endpoints = await store.endpoints();
   // As in claimStep: the await let other code run.
   if (store.busy()) return 'busy';

@@ -5,6 +5,7 @@ import { CircuitWatch } from './circuit-watch.js';
 import {
   type ClaimStep,
   claimStep,
+  fanOut,
   type NoClaim,
   recordThenClaim,
   refresh,
@@ -179,6 +180,9 @@ export class Dispatcher {
         this.busyDelay = 1;
         let step: ClaimStep | NoClaim;
         const { recordAndClaim } = this.store;
+        // Before the planner's mark: the endpoints a pass makes due are not hints that came in
+        // while the claim was out (which would make the claim's word on them look stale).
+        await fanOut(this.step);
         if (recordAndClaim !== undefined && this.results.pending > 0 && this.running && !this.closing) {
           step = await recordThenClaim(this.step, recordAndClaim.bind(this.store));
         } else {

@@ -11,6 +11,8 @@ export interface PgContext {
   checkUrl(url: string): void;
   /** Rows of this endpoint (all endpoints: `undefined`) are due at `at`. */
   scheduled(endpointId: string | undefined, at: number): void;
+  /** Creates the deliveries of events still queued for fan-out (see `PgEmitter.settle`); call inside `call`. */
+  settle(): Promise<void>;
   /** The endpoint's health was reset (enabled, new URL): the dispatcher drops its old circuit and looks now. */
   healthReset(endpointId: string): void;
 }

@@ -32,6 +32,7 @@ export class PgDeliveries {
   list(filter?: DeliveryListFilter): Promise<Page<Delivery>> {
     return this.ctx.call('deliveries.list', async () => {
       const { query, limit } = deliveryListQuery(filter);
+      await this.ctx.settle();
       return pageOf(await this.ctx.store.log.listDeliveries(query), limit, 'd', toDelivery);
     });
   }

@@ -26,6 +26,8 @@ export class PgEvents {
     return this.ctx.call('events.replay', async () => {
       const ids = replayEndpointIds(options);
       const event = await this.event(id);
+      // The event's own deliveries first: a replay is numbered after them.
+      await this.ctx.settle();
       const now = this.ctx.clock.now();
       await this.ctx.cache.refresh();
       const endpointIds = this.ctx.cache.replayTargets(event.type, event.tenant, ids);

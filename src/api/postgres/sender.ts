@@ -99,6 +99,7 @@ export class PgWebhookSender<TEvents extends PgEventMap = PgEventMap> {
       call,
       checkUrl,
       scheduled: (endpointId, at) => engine.scheduled(endpointId, at),
+      settle: () => this.#emitter.settle(),
       healthReset: (endpointId) => engine.resetHealth(endpointId),
     };
     this.endpoints = new PgEndpoints(ctx);

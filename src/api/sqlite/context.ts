@@ -12,6 +12,11 @@ export interface SqliteContext {
   checkUrl(url: string): void;
   /** Rows of this endpoint (all endpoints: `undefined`) are due at `at`. */
   scheduled(endpointId: string | undefined, at: number): void;
+  /**
+   * Creates the deliveries of events still queued for fan-out: called before reading or adding
+   * deliveries, so the log shows every delivery of every emit made before (see `Emitter.settle`).
+   */
+  settle(): void;
   /** The endpoint's health was reset (enabled, new URL): the dispatcher drops its old circuit and looks now. */
   healthReset(endpointId: string): void;
 }

@@ -31,6 +31,7 @@ export class Deliveries {
   list(filter?: DeliveryListFilter): Page<Delivery> {
     this.ctx.guard('deliveries.list');
     const { query, limit } = deliveryListQuery(filter);
+    this.ctx.settle();
     return pageOf(this.ctx.store.log.listDeliveries(query), limit, 'd', toDelivery);
   }
 

@@ -5,19 +5,24 @@ import { NotFoundError } from '../../shared/errors/input.js';
 import { newEventId } from '../../shared/ids.js';
 import type { EmittedEvent } from '../../shared/types.js';
 import type { WriteGate } from '../../shared/write-gate.js';
+import type { Expansion } from '../../store/fanout.js';
 import type { EndpointCache } from '../../store/sqlite/endpoint-cache.js';
+import { FANOUT_ROWS } from '../../store/sqlite/fanout-sql.js';
 import type { SqliteStore } from '../../store/sqlite/store.js';
 import type { Telemetry } from '../../telemetry/telemetry.js';
 import {
   checkEventArray,
   emittedAgain,
-  INLINE_FANOUT,
   newEventRow,
   type PreparedEvent,
   prepare,
   prepareMany,
 } from '../emit-input.js';
 import { traced } from '../traced-emit.js';
+
+/** Endpoints an emit names in its hint to the engine, at most (a broadcast is left to the fan-out's own). */
+const HINTED_ENDPOINTS = 4;
+
 /** Validates, serializes and writes events: the synchronous half of the sender. */
 export class Emitter {
   private readonly insertOne: Transaction<
@@ -26,6 +31,7 @@ export class Emitter {
   private readonly insertMany: Transaction<
     (events: PreparedEvent[], now: number, trace: string | null) => EmittedEvent[]
   >;
+  private readonly settleOne: Transaction<(now: number) => Expansion>;
 
   constructor(
     private readonly store: SqliteStore,
@@ -39,15 +45,36 @@ export class Emitter {
     private readonly telemetry: Telemetry | null,
   ) {
     const { db } = store;
+    // Every event is queued (one row beside it, at about the speed of a bare insert); the engine
+    // creates the deliveries, and a read that lists them creates those not made yet (`settle`).
     this.insertOne = db.transaction((event, now, trace) => {
       this.cache.refresh();
-      return this.write(event, now, INLINE_FANOUT, trace);
+      return this.write(event, now, trace);
     });
-    // A batch queues every event: one row each, at the speed of a bare insert.
     this.insertMany = db.transaction((events, now, trace) => {
       this.cache.refresh();
-      return events.map((event) => this.write(event, now, 0, trace));
+      return events.map((event) => this.write(event, now, trace));
     });
+    this.settleOne = db.transaction((now) => {
+      this.cache.refresh();
+      return store.fanout.expand(this.cache, now, FANOUT_ROWS);
+    });
+  }
+
+  /**
+   * Creates, on this connection, the deliveries of every event still queued for fan-out, in passes
+   * of FANOUT_ROWS: what a read of the delivery log calls first, so that it shows every delivery of
+   * every emit made before it (the engine would have made them a moment later; the unique index on
+   * (event, endpoint, replay) keeps the two from making one twice). Usually one read finds nothing.
+   */
+  settle(now: number): void {
+    if (!this.store.fanout.waiting()) return;
+    for (let more = true; more; ) {
+      this.waitForWorker();
+      const expansion = this.settleOne.immediate(now);
+      for (const endpointId of expansion.endpoints) this.engine.scheduled(endpointId, now);
+      more = expansion.more;
+    }
   }
 
   // IMMEDIATE: the transaction reads (endpoints version, idempotency key) before
@@ -80,8 +107,8 @@ export class Emitter {
     if (this.gate !== null && !this.store.db.inTransaction) this.gate.pass();
   }
 
-  /** Writes one event, with its deliveries when they are `inlineUpTo` or fewer and nothing older waits. */
-  private write(event: PreparedEvent, now: number, inlineUpTo: number, trace: string | null): EmittedEvent {
+  /** Writes one event, and queues it for fan-out when it matched an endpoint. */
+  private write(event: PreparedEvent, now: number, trace: string | null): EmittedEvent {
     if (event.idempotencyKey !== null) {
       const existing = this.store.outbox.findIdempotent(event.tenant, event.idempotencyKey);
       if (existing) return emittedAgain(existing);
@@ -96,14 +123,13 @@ export class Emitter {
       targets = targets.filter((endpoint) => wanted.has(endpoint.id));
     }
     const id = newEventId();
-    const ids = targets.map((endpoint) => endpoint.id);
-    // A few deliveries are written now, unless older events still wait for fan-out (they must get
-    // theirs first); more are the engine's to create (FanoutSql), so the emit costs the same for any number.
-    const inline = ids.length > 0 && ids.length <= inlineUpTo && !this.store.fanout.waiting();
-    this.store.outbox.insertEvent(newEventRow(id, event, now, ids.length, trace), inline ? ids : null);
+    this.store.outbox.insertEvent(newEventRow(id, event, now, targets.length, trace));
     // Hints, as the emit's own: the engine looks once this synchronous run is over, after the commit.
-    if (inline) for (const endpointId of ids) this.engine.scheduled(endpointId, now);
-    else if (ids.length > 0) this.engine.queued();
+    // A few endpoints are named too, so that this sender's engine waits for their rows even when
+    // another sender on the file fans the event out (its `drain()` then still covers them).
+    if (targets.length > 0) this.engine.queued();
+    if (targets.length <= HINTED_ENDPOINTS)
+      for (const endpoint of targets) this.engine.scheduled(endpoint.id, now);
     return { id, type: event.type, createdAt: iso(now), deliveries: targets.length };
   }
 }

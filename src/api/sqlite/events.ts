@@ -29,6 +29,8 @@ export class Events {
     this.ctx.guard('events.replay');
     const ids = replayEndpointIds(options);
     const event = this.get(id);
+    // The event's own deliveries first: a replay is numbered after them.
+    this.ctx.settle();
     // IMMEDIATE for the same reason as emit: it reads before it writes.
     const now = this.ctx.clock.now();
     const scheduled = this.ctx.store.db

@@ -80,6 +80,7 @@ export class WebhookSender<TEvents extends EventMap = EventMap> {
       guard,
       checkUrl,
       scheduled,
+      settle: () => this.#emitter.settle(o.clock.now()),
       healthReset: (id) => engine.resetHealth(id),
     };
     this.endpoints = new Endpoints(ctx);

@@ -20,9 +20,6 @@ export interface PgEndpointSource {
   matching(type: string, tenant: string | null): readonly LiveEndpoint[];
 }
 
-/** Deliveries one fan-out transaction creates, at most (a broadcast to more takes several). */
-const FANOUT_ROWS = 2_000;
-
 /**
  * The dispatcher's view of PostgreSQL. Every call goes through the pool, never
  * through a client of the application, so `busy()` is always false.
@@ -49,7 +46,7 @@ export class PgDispatchStore implements DispatchStore {
   }
 
   expand(now: number): Promise<Expansion> {
-    return this.store.fanout.expand(this.cache, now, FANOUT_ROWS);
+    return this.store.fanout.expand(this.cache, now);
   }
 
   claim(batch: ClaimBatch): Promise<ClaimOutcome> {

@@ -35,6 +35,9 @@ function statements(s: string) {
     // Lock 2: one fan-out pass at a time, so deliveries are created in event order.
     passLock: `SELECT pg_advisory_xact_lock_shared(hashtext($1), 1)::text AS shared,
         pg_try_advisory_xact_lock(hashtext($1), 2) AS ok`,
+    // A read's settle waits for a pass in progress instead: once it has the lock, that pass is committed.
+    passLockWait: `SELECT pg_advisory_xact_lock_shared(hashtext($1), 1)::text AS shared,
+        pg_advisory_xact_lock(hashtext($1), 2)::text AS held, true AS ok`,
     changeLock: `SELECT pg_advisory_xact_lock(hashtext($1), 1)::text AS locked`,
     waiting: `SELECT EXISTS (SELECT 1 FROM ${s}.fanout) AS any`,
     queued: `SELECT f.ticket, f.event_seq, f.endpoint_ids, f.after_endpoint, e.type, e.tenant, e.ordering_key, e.created_at
@@ -71,6 +74,9 @@ class Batch {
   }
 }
 
+/** Deliveries one fan-out transaction creates, at most (a broadcast to more takes several). */
+const FANOUT_ROWS = 2_000;
+
 /**
  * Fan-out on PostgreSQL, as on SQLite (see src/store/sqlite/fanout-sql.ts). PostgreSQL hands out
  * tickets before commit, so an advisory lock keeps the SQLite store's order: an emit holds it shared
@@ -91,14 +97,17 @@ export class PgFanoutSql {
   }
 
   /**
-   * Creates the deliveries of queued events, oldest first, `maxRows` at most (an event to more
-   * endpoints is cut over several passes), in one transaction. Another sender already fanning out: nothing (its NOTIFY follows).
+   * Creates the deliveries of queued events, oldest first, FANOUT_ROWS at most (an event to more
+   * endpoints is cut over several passes), in one transaction. Another sender already fanning out:
+   * nothing (its NOTIFY follows), unless `wait` (a read's settle), which waits for that pass to end.
    */
-  async expand(endpoints: FanoutEndpoints, now: number, maxRows: number): Promise<Expansion> {
+  async expand(endpoints: FanoutEndpoints, now: number, wait = false): Promise<Expansion> {
     const [waiting] = await run<{ any: boolean }>(this.pool, this.sql.waiting);
     if (!waiting!.any) return NOTHING_QUEUED;
+    const maxRows = FANOUT_ROWS;
     return transaction(this.pool, async (client) => {
-      const [lock] = await run<{ ok: boolean }>(client, this.sql.passLock, [this.lockKey]);
+      const lockSql = wait ? this.sql.passLockWait : this.sql.passLock;
+      const [lock] = await run<{ ok: boolean }>(client, lockSql, [this.lockKey]);
       if (!lock!.ok) return NOTHING_QUEUED;
       // Read with the lock held: no endpoint change can commit until this pass does.
       await endpoints.refresh();

@@ -11,14 +11,8 @@ import type { ClaimPlan, DispatchStore, RecordOutcome } from '../../engine/store
 import type { CircuitConfig, HealthState } from '../../shared/circuit.js';
 import { type Expansion, NOTHING_QUEUED } from '../fanout.js';
 import type { EndpointCache } from './endpoint-cache.js';
+import { FANOUT_ROWS } from './fanout-sql.js';
 import type { SqliteStore } from './store.js';
-
-/**
- * Deliveries one fan-out transaction creates, at most (a broadcast to more takes several): about
- * 4 ms, short enough that an emit waiting for the lock hardly notices, and the first endpoints of a
- * broadcast are sent to while the rest is fanned out.
- */
-const FANOUT_ROWS = 500;
 
 /** The dispatcher's view of a SQLite store: every call synchronous, each write one short transaction. */
 export class SqliteDispatchStore implements DispatchStore {

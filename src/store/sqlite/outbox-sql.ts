@@ -5,7 +5,6 @@ import type { FanoutSql } from './fanout-sql.js';
 /** The hot path: inserting events, claiming due deliveries, recording attempts. */
 export class OutboxSql {
   private readonly insertEventStmt: Statement;
-  private readonly insertDeliveryStmt: Statement;
   private readonly insertReplayStmt: Statement;
   private readonly findIdempotentStmt: Statement<
     [string, string],
@@ -29,11 +28,6 @@ export class OutboxSql {
       `INSERT INTO ${p}events (id, type, tenant, idempotency_key, ordering_key, payload, created_at, targets,
          trace_context)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertDeliveryStmt = db.prepare(
-      `INSERT INTO ${p}deliveries (event_seq, endpoint_id, ordering_key, status, next_attempt_at, created_at,
-         updated_at)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
     );
     // A replay is numbered after every earlier delivery of the event to the endpoint (the emit's is 0).
     this.insertReplayStmt = db.prepare(
@@ -79,10 +73,10 @@ export class OutboxSql {
   }
 
   /**
-   * Inserts an event with its deliveries to `endpointIds`, or, when that is `null` and it matched
-   * endpoints, queued for fan-out: two rows whatever the number of endpoints. Call inside a transaction.
+   * Inserts an event and, when it matched endpoints, queues it for fan-out: two rows whatever the
+   * number of endpoints. Call inside a transaction.
    */
-  insertEvent(event: NewEvent, endpointIds: readonly string[] | null): void {
+  insertEvent(event: NewEvent): void {
     const { lastInsertRowid } = this.insertEventStmt.run(
       event.id,
       event.type,
@@ -94,20 +88,7 @@ export class OutboxSql {
       event.targets,
       event.traceContext,
     );
-    const seq = Number(lastInsertRowid);
-    if (endpointIds !== null) {
-      for (const endpointId of endpointIds)
-        this.insertDeliveryStmt.run(
-          seq,
-          endpointId,
-          event.orderingKey,
-          event.createdAt,
-          event.createdAt,
-          event.createdAt,
-        );
-    } else if (event.targets > 0) {
-      this.fanout.queue(seq, event.targets, event.endpointIds);
-    }
+    if (event.targets > 0) this.fanout.queue(Number(lastInsertRowid), event.targets, event.endpointIds);
   }
 
   /** New deliveries of a stored event (a replay). Call inside a transaction. */
