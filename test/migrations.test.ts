@@ -30,6 +30,7 @@ const TABLES = [
   'activity',
   'attempts',
   'deliveries',
+  'endpoint_changes',
   'endpoint_health',
   'endpoint_minutes',
   'endpoints',
@@ -220,8 +221,8 @@ describe("the application's own better-sqlite3 Database", () => {
 describe('migrations', () => {
   it('are numbered from 1 and each recorded once in hookline_migrations', () => {
     // 1: the outbox; 2: fairness, circuit breaking, ordering; 3: limits shared by every process;
-    // 4: fan-out off the emit path; 5: activity per minute.
-    expect(LATEST).toBe(5);
+    // 4: fan-out off the emit path; 5: activity per minute; 6: the endpoints' change log.
+    expect(LATEST).toBe(6);
     const { db } = openOwned(':memory:');
     const rows = migrationRows(db);
     expect(rows.map((r) => r.version)).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));

@@ -1,6 +1,18 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { EndpointRow } from '../../shared/rows.js';
 import type { FanoutSql } from './fanout-sql.js';
+/** A row of the endpoints' change log. */
+export interface EndpointChange {
+  seq: number;
+  endpoint_id: string;
+  token: number;
+}
+
+/** Rows of the change log kept: a cache further behind reloads every endpoint. */
+export const ENDPOINT_CHANGES_KEPT = 10_000;
+/** The log is pruned on every this many changes. */
+const PRUNE_EVERY = 100;
+
 /** Every statement over the endpoints table. Each change bumps `endpoints_version`, which other processes watch. */
 export class EndpointSql {
   private readonly insertStmt: Statement;
@@ -13,6 +25,10 @@ export class EndpointSql {
   private readonly failPendingStmt: Statement;
   private readonly versionStmt: Statement<[], { value: number }>;
   private readonly bumpStmt: Statement;
+  private readonly logChangeStmt: Statement<[string]>;
+  private readonly pruneChangesStmt: Statement<[number]>;
+  private readonly changesStmt: Statement<[number, number], EndpointChange>;
+  private readonly lastChangeStmt: Statement<[], EndpointChange>;
 
   constructor(
     private readonly db: Database,
@@ -53,13 +69,40 @@ export class EndpointSql {
     // and a cache loaded inside that transaction would then look current.
     // Shifted to 53 bits so it stays an exact JavaScript number.
     this.bumpStmt = db.prepare(`UPDATE ${p}meta SET value = random() >> 11 WHERE key = 'endpoints_version'`);
+    this.logChangeStmt = db.prepare(
+      `INSERT INTO ${p}endpoint_changes (endpoint_id, token) VALUES (?, random() >> 11)`,
+    );
+    this.pruneChangesStmt = db.prepare(`DELETE FROM ${p}endpoint_changes WHERE seq <= ?`);
+    this.changesStmt = db.prepare(
+      `SELECT seq, endpoint_id, token FROM ${p}endpoint_changes WHERE seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
+    );
+    this.lastChangeStmt = db.prepare(
+      `SELECT seq, endpoint_id, token FROM ${p}endpoint_changes ORDER BY seq DESC LIMIT 1`,
+    );
+  }
+
+  /** Records a change to the endpoint: a new version, and a row in the change log (see schema.ts, migration 6). */
+  private changed(id: string): void {
+    this.bumpStmt.run();
+    const seq = Number(this.logChangeStmt.run(id).lastInsertRowid);
+    if (seq % PRUNE_EVERY === 0) this.pruneChangesStmt.run(seq - ENDPOINT_CHANGES_KEPT);
+  }
+
+  /** The change log from the row `seq` on (that row included, when it is still there), `limit` rows at most. */
+  changesFrom(seq: number, limit: number): EndpointChange[] {
+    return this.changesStmt.all(seq, limit);
+  }
+
+  /** The latest row of the change log, if any. */
+  lastChange(): EndpointChange | undefined {
+    return this.lastChangeStmt.get();
   }
 
   /** Adds the endpoint: it receives events emitted from now on. */
   insert(row: EndpointRow): void {
     this.db.transaction(() => {
       this.insertStmt.run({ ...row, match_from: this.fanout.settle(undefined, row.created_at) });
-      this.bumpStmt.run();
+      this.changed(row.id);
     })();
   }
 
@@ -81,7 +124,7 @@ export class EndpointSql {
       const matchFrom = this.fanout.settle(this.getStmt.get(row.id), row.updated_at);
       this.updateStmt.run({ ...row, match_from: matchFrom });
       if (failPendingWith !== undefined) this.failPendingStmt.run(failPendingWith, row.updated_at, row.id);
-      this.bumpStmt.run();
+      this.changed(row.id);
     })();
   }
 
@@ -100,7 +143,7 @@ export class EndpointSql {
         this.failPendingStmt.run('endpoint removed', now, id);
         // Its shared rate-limit bucket goes with it.
         this.deleteBucketStmt.run(id);
-        this.bumpStmt.run();
+        this.changed(id);
       }
       return removed;
     })();

@@ -180,4 +180,16 @@ export const MIGRATIONS: readonly string[] = [
     failed     INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 6: the endpoints' change log, for caches that reload only what changed
+  `
+  -- One row per change to an endpoint (added, changed, removed), in the change's transaction; the
+  -- latest ENDPOINT_CHANGES_KEPT are kept. A cache remembers the last row it read and its random
+  -- \`token\`: when that row is gone or is another (pruned, or rolled back and its seq reused), it
+  -- reloads every endpoint; else it reads again only the endpoints of the rows after it.
+  CREATE TABLE {p}endpoint_changes (
+    seq          INTEGER PRIMARY KEY,
+    endpoint_id  TEXT NOT NULL,
+    token        INTEGER NOT NULL
+  );
+  `,
 ];
