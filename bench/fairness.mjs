@@ -113,7 +113,14 @@ async function scenario(name, file, ids, options, hang, events = EVENTS) {
     const at = performance.now();
     emittedAt.set(sender.emit('order.created', payload).id, at);
   }
-  const timedOut = await Promise.race([allDelivered.then(() => false), sleep(120_000).then(() => true)]);
+  let timer;
+  const timedOut = await Promise.race([
+    allDelivered.then(() => false),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve(true), 120_000);
+    }),
+  ]);
+  clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const after = hang ? await hang.count() : null;
   const stats = sender.stats();
