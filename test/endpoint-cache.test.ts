@@ -1,17 +1,22 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import type { LiveEndpoint } from '../src/engine/live-endpoints.js';
+import type { LiveEndpoint, LiveEndpoints } from '../src/engine/live-endpoints.js';
 import { WebhookSender } from '../src/index.js';
+import { PgWebhookSender } from '../src/postgres.js';
+import { ENDPOINT_CHANGES_KEPT } from '../src/store/endpoint-log.js';
+import { PgEndpointCache } from '../src/store/postgres/endpoint-cache.js';
+import { PgStore } from '../src/store/postgres/store.js';
 import { EndpointCache } from '../src/store/sqlite/endpoint-cache.js';
-import { ENDPOINT_CHANGES_KEPT } from '../src/store/sqlite/endpoint-sql.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { cleanupAfterEach } from './helpers/cleanups.js';
+import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 import { tempDir } from './helpers/tmp.js';
 
-// The SQLite endpoint cache follows the endpoints' change log: after a few changes it reads again
-// only the endpoints that changed (a thousand endpoints cost a change what one does), and reloads
-// them all on its first load, after a gap in the log or a change log row it read that is gone.
-// Whatever path it takes, what it holds must equal a cache loaded from scratch.
+// The endpoint caches (SQLite and PostgreSQL) follow the change log: after a few changes they read again
+// only the endpoints that changed (a thousand endpoints cost a change what one does), and reload
+// them all on their first load, after many changes, or when a log row they read is gone.
+// Whatever path a cache takes, what it holds must equal a cache loaded from scratch.
 
 const cleanups = cleanupAfterEach();
 
@@ -47,7 +52,7 @@ function setup() {
 }
 
 /** Everything a cache answers, in a form `toEqual` compares. */
-function view(cache: EndpointCache) {
+function view(cache: LiveEndpoints) {
   const one = (e: LiveEndpoint) => ({
     id: e.id,
     url: e.url,
@@ -222,5 +227,67 @@ describe('the SQLite endpoint cache', () => {
         .map((e) => e.id)
         .sort(),
     ).toEqual([kept, late].sort());
+  });
+});
+
+const probe = await probePostgres();
+
+describe.skipIf(!probe.available)(`the PostgreSQL endpoint cache (${probe.reason})`, () => {
+  it('after changes by another sender, holds what a fresh load holds, reading only what changed', async () => {
+    const schema = uniqueSchema('cache');
+    const sender = new PgWebhookSender({ connectionString: PG_URL, schema, autoStart: false });
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    cleanups.push(async () => {
+      await sender.close();
+      await pool.end();
+      await dropSchema(schema);
+    });
+    const store = new PgStore(pool, schema);
+    const cache = new PgEndpointCache(store.endpoints);
+    const reloads = vi.spyOn(store.endpoints, 'listEnabled');
+    const checkStore = new PgStore(pool, schema);
+    const fresh = async () => {
+      const other = new PgEndpointCache(checkStore.endpoints);
+      await other.refresh();
+      return other;
+    };
+    for (let i = 0; i < 12; i++)
+      await sender.endpoints.add({
+        url: `https://example.com/${i}`,
+        tenant: TENANTS[i % 3] ?? undefined,
+        events: PATTERNS[i % 4],
+      });
+    await cache.refresh();
+    expect(reloads).toHaveBeenCalledTimes(1);
+    const pick = random(11);
+    for (let step = 0; step < 40; step++) {
+      for (let n = 1 + pick(3); n > 0; n--) {
+        const ids = (await sender.endpoints.list()).map((e) => e.id);
+        const id = ids[pick(ids.length)]!;
+        const kind = pick(5);
+        if (kind === 0)
+          await sender.endpoints.add({
+            url: `https://example.com/new-${step}`,
+            tenant: TENANTS[pick(3)] ?? undefined,
+            events: PATTERNS[pick(4)],
+          });
+        else if (kind === 1)
+          await sender.endpoints.update(id, { tenant: TENANTS[pick(3)], events: PATTERNS[pick(4)] });
+        else if (kind === 2) await sender.endpoints.disable(id);
+        else if (kind === 3) await sender.endpoints.enable(id);
+        else if (ids.length > 6) await sender.endpoints.remove(id);
+      }
+      await cache.refresh();
+      expect(view(cache)).toEqual(view(await fresh()));
+    }
+    expect(reloads).toHaveBeenCalledTimes(1);
+    // A log row it read that is gone (pruned): every endpoint again, right.
+    const client = await pool.connect();
+    await client.query(`DELETE FROM ${schema}.endpoint_changes`);
+    client.release();
+    await sender.endpoints.add({ url: 'https://example.com/after-prune' });
+    await cache.refresh();
+    expect(reloads).toHaveBeenCalledTimes(2);
+    expect(view(cache)).toEqual(view(await fresh()));
   });
 });

@@ -1,10 +1,16 @@
 import { LiveEndpoints } from '../../engine/live-endpoints.js';
+import { changedSince, type EndpointChange, PATCH_READ } from '../endpoint-log.js';
 import type { PgEndpointSql } from './endpoint-sql.js';
 /**
- * The enabled endpoints in memory, reloaded when `endpoints_version` moves
- * (every change by any sender bumps it). Concurrent refreshes share reads.
+ * The enabled endpoints in memory, brought up to date when `endpoints_version`
+ * moves (every change by any sender bumps it): as on SQLite (EndpointCache), it
+ * reads again only the endpoints named in the change log after the last row it
+ * read, or every endpoint on its first load, after a gap, or after many changes.
+ * Concurrent refreshes share reads.
  */
 export class PgEndpointCache extends LiveEndpoints {
+  /** The last row of the change log this cache has applied. */
+  private seen: EndpointChange | undefined;
   private refreshing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
@@ -40,6 +46,19 @@ export class PgEndpointCache extends LiveEndpoints {
   private async load(): Promise<void> {
     const version = await this.endpoints.version();
     if (version === this.version) return;
+    if (this.seen !== undefined) {
+      const log = await this.endpoints.changesFrom(this.seen.seq, PATCH_READ);
+      const ids = changedSince(this.seen, log);
+      if (ids !== undefined) {
+        const rows = await this.endpoints.getMany(ids);
+        this.patch(version, new Map(ids.map((id) => [id, rows.get(id)])));
+        this.seen = log[log.length - 1];
+        return;
+      }
+    }
+    // Read before the rows: a change committed in between is read again next time, never missed.
+    const seen = await this.endpoints.lastChange();
     this.replace(version, await this.endpoints.listEnabled());
+    this.seen = seen;
   }
 }

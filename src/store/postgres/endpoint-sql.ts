@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { EndpointRow } from '../../shared/rows.js';
+import { ENDPOINT_CHANGES_KEPT, type EndpointChange, PRUNE_EVERY } from '../endpoint-log.js';
 import { change, type Queryable, run, transaction } from './db.js';
 import type { PgFanoutSql } from './fanout-sql.js';
 
@@ -35,6 +36,13 @@ function statements(s: string) {
     // Random, not a counter: see src/store/endpoint-sql.ts. 53 bits: an exact JavaScript number.
     bump: `UPDATE ${s}.meta SET value = floor(random() * 9007199254740991)::bigint WHERE key = 'endpoints_version'`,
     get: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE id = $1`,
+    getMany: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE id = ANY($1::text[])`,
+    // The change log (migration 5). A change holds the fan-out's change lock until it commits, so
+    // the log's rows are numbered in the order their changes commit.
+    logChange: `INSERT INTO ${s}.endpoint_changes (endpoint_id) VALUES ($1) RETURNING seq`,
+    pruneChanges: `DELETE FROM ${s}.endpoint_changes WHERE seq <= $1`,
+    changesFrom: `SELECT seq, endpoint_id FROM ${s}.endpoint_changes WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+    lastChange: `SELECT seq, endpoint_id FROM ${s}.endpoint_changes ORDER BY seq DESC LIMIT 1`,
     list: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints ORDER BY created_at, id`,
     listEnabled: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE enabled = 1
       ORDER BY created_at, id`,
@@ -68,6 +76,32 @@ export class PgEndpointSql {
     this.sql = statements(s);
   }
 
+  /** Records a change to the endpoint: a new version, and a row in the change log. */
+  private async changed(client: Queryable, id: string): Promise<void> {
+    await run(client, this.sql.bump);
+    const [logged] = await run<{ seq: number }>(client, this.sql.logChange, [id]);
+    const seq = Number(logged!.seq);
+    if (seq % PRUNE_EVERY === 0) await run(client, this.sql.pruneChanges, [seq - ENDPOINT_CHANGES_KEPT]);
+  }
+
+  /** The change log from the row `seq` on (that row included, when it is still there), `limit` rows at most. */
+  async changesFrom(seq: number, limit: number): Promise<EndpointChange[]> {
+    const rows = await run<EndpointChange>(this.pool, this.sql.changesFrom, [seq, limit]);
+    return rows.map((row) => ({ seq: Number(row.seq), endpoint_id: row.endpoint_id }));
+  }
+
+  /** The latest row of the change log, if any. */
+  async lastChange(): Promise<EndpointChange | undefined> {
+    const [row] = await run<EndpointChange>(this.pool, this.sql.lastChange);
+    return row === undefined ? undefined : { seq: Number(row.seq), endpoint_id: row.endpoint_id };
+  }
+
+  /** The rows of these endpoints, by id (a removed one is absent). */
+  async getMany(ids: readonly string[]): Promise<Map<string, EndpointRow>> {
+    const rows = await run<EndpointRow>(this.pool, this.sql.getMany, [ids]);
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
   async version(): Promise<number> {
     const rows = await run<{ value: number }>(this.pool, this.sql.version);
     return rows[0]!.value;
@@ -89,7 +123,7 @@ export class PgEndpointSql {
     return transaction(this.pool, async (client) => {
       const { matchFrom } = await this.fanout.lockForChange(client, async () => undefined, row.created_at);
       await run(client, this.sql.insert, [...endpointValues(row), matchFrom]);
-      await run(client, this.sql.bump);
+      await this.changed(client, row.id);
     });
   }
 
@@ -107,7 +141,7 @@ export class PgEndpointSql {
     if (failPendingWith !== undefined) {
       await run(client, this.sql.failPending, [failPendingWith, row.updated_at, row.id]);
     }
-    await run(client, this.sql.bump);
+    await this.changed(client, row.id);
   }
 
   /** Ends the endpoint's pending deliveries as failed with `reason`, inside the caller's transaction. */
@@ -125,7 +159,7 @@ export class PgEndpointSql {
         await run(client, this.sql.failPending, ['endpoint removed', now, id]);
         // Its shared rate-limit bucket goes with it.
         await run(client, this.sql.deleteBucket, [id]);
-        await run(client, this.sql.bump);
+        await this.changed(client, id);
       }
       return removed;
     });

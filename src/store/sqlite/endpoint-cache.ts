@@ -1,9 +1,6 @@
 import { LiveEndpoints } from '../../engine/live-endpoints.js';
-import type { EndpointRow } from '../../shared/rows.js';
-import type { EndpointChange, EndpointSql } from './endpoint-sql.js';
-
-/** Changes read again one by one, at most; past it the cache reloads every endpoint. */
-const PATCH_MAX = 256;
+import { changedSince, type EndpointChange, type EndpointPatch, PATCH_READ } from '../endpoint-log.js';
+import type { EndpointSql } from './endpoint-sql.js';
 
 /**
  * The enabled endpoints, kept in memory and brought up to date whenever
@@ -24,15 +21,11 @@ export class EndpointCache extends LiveEndpoints {
   refresh(): void {
     const version = this.sql.version();
     if (version === this.version) return;
-    const seen = this.seen;
-    if (seen !== undefined) {
-      const log = this.sql.changesFrom(seen.seq, PATCH_MAX + 2);
-      const first = log[0];
-      // The row read last is still there, the same one: the rows after it are all that changed.
-      if (first?.seq === seen.seq && first.token === seen.token && log.length <= PATCH_MAX + 1) {
-        const changed = new Map<string, EndpointRow | undefined>();
-        for (const change of log.slice(1)) changed.set(change.endpoint_id, undefined);
-        for (const id of changed.keys()) changed.set(id, this.sql.get(id));
+    if (this.seen !== undefined) {
+      const log = this.sql.changesFrom(this.seen.seq, PATCH_READ);
+      const ids = changedSince(this.seen, log);
+      if (ids !== undefined) {
+        const changed: EndpointPatch = new Map(ids.map((id) => [id, this.sql.get(id)]));
         this.patch(version, changed);
         this.seen = log[log.length - 1];
         return;

@@ -1,17 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { EndpointRow } from '../../shared/rows.js';
+import { ENDPOINT_CHANGES_KEPT, type EndpointChange, PRUNE_EVERY } from '../endpoint-log.js';
 import type { FanoutSql } from './fanout-sql.js';
-/** A row of the endpoints' change log. */
-export interface EndpointChange {
-  seq: number;
-  endpoint_id: string;
-  token: number;
-}
-
-/** Rows of the change log kept: a cache further behind reloads every endpoint. */
-export const ENDPOINT_CHANGES_KEPT = 10_000;
-/** The log is pruned on every this many changes. */
-const PRUNE_EVERY = 100;
 
 /** Every statement over the endpoints table. Each change bumps `endpoints_version`, which other processes watch. */
 export class EndpointSql {
