@@ -69,7 +69,9 @@ export abstract class LiveEndpoints {
   private matched = new Map<string, readonly LiveEndpoint[]>();
 
   protected replace(version: number, rows: readonly EndpointRow[]): void {
-    const live = rows.map(toLive);
+    // Sorted here, by `order` as JavaScript compares strings: `patch` and the fan-out rely on it, and
+    // a database's collation may order ids otherwise (PostgreSQL's en_US puts `ep_a` before `ep_B`).
+    const live = rows.map(toLive).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     const byTenant = new Map<string | null, LiveEndpoint[]>();
     for (const endpoint of live) {
       const list = byTenant.get(endpoint.tenant);
@@ -86,34 +88,33 @@ export abstract class LiveEndpoints {
   /**
    * Applies changes to a few endpoints: each id's row as it is now (`undefined`: removed; disabled
    * rows leave the cache). The indexes are changed in place (copying a map of 10,000 endpoints
-   * costs milliseconds); the lists are copied first, so a list handed out before stays as it was.
+   * costs milliseconds); the list `all()` hands out is copied first, so one handed out before stays
+   * as it was.
+   * Every row is parsed before anything changes: a row that cannot be throws with the cache intact.
    */
   protected patch(version: number, changed: ReadonlyMap<string, EndpointRow | undefined>): void {
+    const now = new Map<string, LiveEndpoint | undefined>();
+    for (const [id, row] of changed)
+      now.set(id, row === undefined || row.enabled !== 1 ? undefined : toLive(row));
     const list = this.list.slice();
-    const copied = new Set<string | null>();
-    const tenantList = (tenant: string | null): LiveEndpoint[] => {
-      let of = this.byTenant.get(tenant);
-      if (of === undefined || !copied.has(tenant)) {
-        of = of?.slice() ?? [];
-        copied.add(tenant);
-        this.byTenant.set(tenant, of);
-      }
-      return of;
-    };
-    for (const [id, row] of changed) {
+    for (const [id, endpoint] of now) {
       const old = this.byId.get(id);
       if (old !== undefined) {
         this.byId.delete(id);
         removeFrom(list, old);
-        const of = tenantList(old.tenant);
-        removeFrom(of, old);
-        if (of.length === 0) this.byTenant.delete(old.tenant);
+        // The tenant lists are this cache's own (`matching` hands out filtered copies).
+        const of = this.byTenant.get(old.tenant);
+        if (of !== undefined) removeFrom(of, old);
+        if (of?.length === 0) this.byTenant.delete(old.tenant);
       }
-      if (row === undefined || row.enabled !== 1) continue;
-      const endpoint = toLive(row);
+      if (endpoint === undefined) continue;
       this.byId.set(id, endpoint);
       list.splice(place(list, endpoint.order), 0, endpoint);
-      const of = tenantList(endpoint.tenant);
+      let of = this.byTenant.get(endpoint.tenant);
+      if (of === undefined) {
+        of = [];
+        this.byTenant.set(endpoint.tenant, of);
+      }
       of.splice(place(of, endpoint.order), 0, endpoint);
     }
     this.list = list;

@@ -2,13 +2,14 @@ import type { EndpointRow } from '../shared/rows.js';
 
 /**
  * A row of the endpoints' change log (SQLite migration 6, PostgreSQL migration 5): one per change
- * to an endpoint, written in the change's transaction. On SQLite a rolled-back row's `seq` can be
- * handed out again, so each row carries a random `token` too; PostgreSQL never reuses one.
+ * to an endpoint, written in the change's transaction, with the `endpoints_version` the change set
+ * (random, so it also tells a row apart from another that got the same `seq` after a rollback on
+ * SQLite).
  */
 export interface EndpointChange {
   seq: number;
   endpoint_id: string;
-  token?: number | null;
+  version: number;
 }
 
 /** Rows of the change log kept: a cache further behind reloads every endpoint. */
@@ -22,18 +23,21 @@ export const PATCH_READ = PATCH_MAX + 2;
 
 /**
  * The endpoints that changed after `seen`, when `log` (read from `seen.seq` on, PATCH_READ rows at
- * most) follows on from it: its first row is still `seen` itself, and there are PATCH_MAX changes
- * or fewer after it. `undefined`: the cache must reload every endpoint (it never read the log, the
- * row it read was pruned or rolled back, or too much changed).
+ * most) follows on from it and accounts for the `version` read just before: its first row is still
+ * `seen` itself, it has PATCH_MAX changes or fewer after it, and its last row set that version.
+ * `undefined`: the cache must reload every endpoint (it never read the log; the row it read was
+ * pruned or rolled back; too much changed; or the version moved without a row, as a writer of a
+ * release before the log does, or a change that committed between the two reads).
  */
 export function changedSince(
   seen: EndpointChange | undefined,
   log: readonly EndpointChange[],
+  version: number,
 ): string[] | undefined {
   const first = log[0];
   if (seen === undefined || first === undefined) return undefined;
-  if (first.seq !== seen.seq || (first.token ?? null) !== (seen.token ?? null)) return undefined;
-  if (log.length > PATCH_MAX + 1) return undefined;
+  if (first.seq !== seen.seq || first.version !== seen.version) return undefined;
+  if (log.length > PATCH_MAX + 1 || log[log.length - 1]!.version !== version) return undefined;
   return [...new Set(log.slice(1).map((change) => change.endpoint_id))];
 }
 

@@ -48,7 +48,7 @@ export class PgEndpointCache extends LiveEndpoints {
     if (version === this.version) return;
     if (this.seen !== undefined) {
       const log = await this.endpoints.changesFrom(this.seen.seq, PATCH_READ);
-      const ids = changedSince(this.seen, log);
+      const ids = changedSince(this.seen, log, version);
       if (ids !== undefined) {
         const rows = await this.endpoints.getMany(ids);
         this.patch(version, new Map(ids.map((id) => [id, rows.get(id)])));

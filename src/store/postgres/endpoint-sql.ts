@@ -30,6 +30,13 @@ function endpointValues(row: EndpointRow): unknown[] {
   ];
 }
 
+/** A log row with its BIGINT columns as numbers, however the pool's parser hands them over. */
+const toChange = (row: EndpointChange): EndpointChange => ({
+  seq: Number(row.seq),
+  endpoint_id: row.endpoint_id,
+  version: Number(row.version),
+});
+
 function statements(s: string) {
   return {
     version: `SELECT value FROM ${s}.meta WHERE key = 'endpoints_version'`,
@@ -39,10 +46,11 @@ function statements(s: string) {
     getMany: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE id = ANY($1::text[])`,
     // The change log (migration 5). A change holds the fan-out's change lock until it commits, so
     // the log's rows are numbered in the order their changes commit.
-    logChange: `INSERT INTO ${s}.endpoint_changes (endpoint_id) VALUES ($1) RETURNING seq`,
+    logChange: `INSERT INTO ${s}.endpoint_changes (endpoint_id, version)
+      SELECT $1, value FROM ${s}.meta WHERE key = 'endpoints_version' RETURNING seq`,
     pruneChanges: `DELETE FROM ${s}.endpoint_changes WHERE seq <= $1`,
-    changesFrom: `SELECT seq, endpoint_id FROM ${s}.endpoint_changes WHERE seq >= $1 ORDER BY seq LIMIT $2`,
-    lastChange: `SELECT seq, endpoint_id FROM ${s}.endpoint_changes ORDER BY seq DESC LIMIT 1`,
+    changesFrom: `SELECT seq, endpoint_id, version FROM ${s}.endpoint_changes WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+    lastChange: `SELECT seq, endpoint_id, version FROM ${s}.endpoint_changes ORDER BY seq DESC LIMIT 1`,
     list: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints ORDER BY created_at, id`,
     listEnabled: `SELECT ${ENDPOINT_COLUMNS}, match_from FROM ${s}.endpoints WHERE enabled = 1
       ORDER BY created_at, id`,
@@ -87,13 +95,13 @@ export class PgEndpointSql {
   /** The change log from the row `seq` on (that row included, when it is still there), `limit` rows at most. */
   async changesFrom(seq: number, limit: number): Promise<EndpointChange[]> {
     const rows = await run<EndpointChange>(this.pool, this.sql.changesFrom, [seq, limit]);
-    return rows.map((row) => ({ seq: Number(row.seq), endpoint_id: row.endpoint_id }));
+    return rows.map(toChange);
   }
 
   /** The latest row of the change log, if any. */
   async lastChange(): Promise<EndpointChange | undefined> {
     const [row] = await run<EndpointChange>(this.pool, this.sql.lastChange);
-    return row === undefined ? undefined : { seq: Number(row.seq), endpoint_id: row.endpoint_id };
+    return row === undefined ? undefined : toChange(row);
   }
 
   /** The rows of these endpoints, by id (a removed one is absent). */

@@ -161,12 +161,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 5: the endpoints' change log, for caches that reload only what changed (SQLite's migration 6)
   `
   -- One row per change to an endpoint (added, changed, removed), in the change's transaction, which
-  -- holds the fan-out's change lock until it commits: rows are numbered in commit order. The latest
-  -- 10,000 are kept. A cache remembers the last row it read: when that row is gone, it reloads
-  -- every endpoint; else it reads again only the endpoints of the rows after it.
+  -- holds the fan-out's change lock until it commits: rows are numbered in commit order. Each has the
+  -- endpoints_version the change set. The latest 10,000 are kept. A cache remembers the last row it
+  -- read: when that row is gone, or the version moved without a row, it reloads every endpoint; else
+  -- it reads again only the endpoints of the rows after it.
   CREATE TABLE {s}.endpoint_changes (
     seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    endpoint_id  TEXT NOT NULL
+    endpoint_id  TEXT NOT NULL,
+    version      BIGINT NOT NULL
   );
   `,
 ];

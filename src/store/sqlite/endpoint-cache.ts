@@ -23,7 +23,7 @@ export class EndpointCache extends LiveEndpoints {
     if (version === this.version) return;
     if (this.seen !== undefined) {
       const log = this.sql.changesFrom(this.seen.seq, PATCH_READ);
-      const ids = changedSince(this.seen, log);
+      const ids = changedSince(this.seen, log, version);
       if (ids !== undefined) {
         const changed: EndpointPatch = new Map(ids.map((id) => [id, this.sql.get(id)]));
         this.patch(version, changed);
@@ -31,8 +31,10 @@ export class EndpointCache extends LiveEndpoints {
         return;
       }
     }
-    // Read before the rows: a change committed in between is read again next time, never missed.
-    this.seen = this.sql.lastChange();
+    // Read before the rows: a change committed in between is read again next time, never missed;
+    // kept only once the rows are in, so that a reload that failed is made again.
+    const seen = this.sql.lastChange();
     this.replace(version, this.sql.listEnabled());
+    this.seen = seen;
   }
 }

@@ -60,14 +60,15 @@ export class EndpointSql {
     // Shifted to 53 bits so it stays an exact JavaScript number.
     this.bumpStmt = db.prepare(`UPDATE ${p}meta SET value = random() >> 11 WHERE key = 'endpoints_version'`);
     this.logChangeStmt = db.prepare(
-      `INSERT INTO ${p}endpoint_changes (endpoint_id, token) VALUES (?, random() >> 11)`,
+      `INSERT INTO ${p}endpoint_changes (endpoint_id, version)
+       SELECT ?, value FROM ${p}meta WHERE key = 'endpoints_version'`,
     );
     this.pruneChangesStmt = db.prepare(`DELETE FROM ${p}endpoint_changes WHERE seq <= ?`);
     this.changesStmt = db.prepare(
-      `SELECT seq, endpoint_id, token FROM ${p}endpoint_changes WHERE seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
+      `SELECT seq, endpoint_id, version FROM ${p}endpoint_changes WHERE seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
     );
     this.lastChangeStmt = db.prepare(
-      `SELECT seq, endpoint_id, token FROM ${p}endpoint_changes ORDER BY seq DESC LIMIT 1`,
+      `SELECT seq, endpoint_id, version FROM ${p}endpoint_changes ORDER BY seq DESC LIMIT 1`,
     );
   }
 

@@ -182,14 +182,15 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 6: the endpoints' change log, for caches that reload only what changed
   `
-  -- One row per change to an endpoint (added, changed, removed), in the change's transaction; the
-  -- latest ENDPOINT_CHANGES_KEPT are kept. A cache remembers the last row it read and its random
-  -- \`token\`: when that row is gone or is another (pruned, or rolled back and its seq reused), it
-  -- reloads every endpoint; else it reads again only the endpoints of the rows after it.
+  -- One row per change to an endpoint (added, changed, removed), in the change's transaction, with
+  -- the random endpoints_version it set; the latest ENDPOINT_CHANGES_KEPT are kept. A cache
+  -- remembers the last row it read: when that row is gone or is another (pruned, or rolled back and
+  -- its seq reused), or the version moved without a row, it reloads every endpoint; else it reads
+  -- again only the endpoints of the rows after it.
   CREATE TABLE {p}endpoint_changes (
     seq          INTEGER PRIMARY KEY,
     endpoint_id  TEXT NOT NULL,
-    token        INTEGER NOT NULL
+    version      INTEGER NOT NULL
   );
   `,
 ];
