@@ -8,7 +8,16 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { WebhookSender } from 'hookline';
-import { emitAtRate, payloadOfKb, percentile, quick, startReceiver, tempDir, writeResult } from './lib.mjs';
+import {
+  emitAtRate,
+  payloadOfKb,
+  percentile,
+  quick,
+  startReceiver,
+  summarize,
+  tempDir,
+  writeResult,
+} from './lib.mjs';
 import { renderEmit } from './report.mjs';
 
 const N = quick ? 1_000 : 10_000;
@@ -62,18 +71,8 @@ function interleaved(cases, n) {
   }
   return cases.map(([name, , meta], c) => {
     const { samples, taken, ns } = state[c];
-    samples.sort();
-    return [
-      name,
-      {
-        p50: percentile(samples, 50),
-        p99: percentile(samples, 99),
-        max: samples[taken - 1],
-        rate: taken / (Number(ns) / 1e9),
-        events: taken,
-        ...meta,
-      },
-    ];
+    const { p50, p99, max } = summarize(samples);
+    return [name, { p50, p99, max, rate: taken / (Number(ns) / 1e9), events: taken, ...meta }];
   });
 }
 
@@ -143,16 +142,10 @@ const rows = [];
     tenants.emit('order.created', payload, { tenant: `t_${t++ % 2_000}` });
     timed[i] = Number(process.hrtime.bigint() - t0) / 1000;
   }
-  timed.sort();
+  const { p50, p99, max } = summarize(timed);
   rows.push([
     'emit, one tenant of 2,000, each after another sender changed an endpoint',
-    {
-      p50: percentile(timed, 50),
-      p99: percentile(timed, 99),
-      max: timed[changes - 1],
-      events: changes,
-      endpoints: 5,
-    },
+    { p50, p99, max, events: changes, endpoints: 5 },
   ]);
   await other.close();
   await tenants.close();
@@ -174,10 +167,10 @@ const rows = [];
     sender.emit('order.created', payload);
     timed[i] = Number(process.hrtime.bigint() - t0) / 1000;
   }
-  timed.sort();
+  const { p50, p99, max } = summarize(timed);
   rows.push([
     'emit, 1 endpoint, each after another connection wrote',
-    { p50: percentile(timed, 50), p99: percentile(timed, 99), max: timed[N - 1], events: N, endpoints: 1 },
+    { p50, p99, max, events: N, endpoints: 1 },
   ]);
   other.close();
   await sender.close();

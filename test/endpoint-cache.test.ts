@@ -243,11 +243,12 @@ describe('the SQLite endpoint cache', () => {
     // The first change applies cleanly, the second cannot be read: nothing of either may show.
     sender.endpoints.disable(a);
     sender.endpoints.add({ url: 'https://example.com/b' });
-    const read = store.endpoints.get.bind(store.endpoints);
-    const get = vi.spyOn(store.endpoints, 'get').mockImplementation((id) => {
-      const row = read(id);
-      return row === undefined ? undefined : { ...row, secret: 'not a secret' };
-    });
+    const read = store.endpoints.getMany.bind(store.endpoints);
+    const get = vi
+      .spyOn(store.endpoints, 'getMany')
+      .mockImplementation(
+        (ids) => new Map([...read(ids)].map(([id, row]) => [id, { ...row, secret: 'not a secret' }])),
+      );
     expect(() => cache.refresh()).toThrow();
     expect(cache.all().map((e) => e.id)).toEqual([a]);
     expect(cache.get(a)?.url).toBe('https://example.com/a');

@@ -1,3 +1,4 @@
+import { LiveEndpoints } from '../engine/live-endpoints.js';
 import type { EndpointRow } from '../shared/rows.js';
 
 /**
@@ -41,5 +42,41 @@ export function changedSince(
   return [...new Set(log.slice(1).map((change) => change.endpoint_id))];
 }
 
-/** Each changed endpoint's row as it is now (`undefined`: removed), for `LiveEndpoints.patch`. */
-export type EndpointPatch = Map<string, EndpointRow | undefined>;
+/**
+ * The endpoint caches of both stores: LiveEndpoints kept up to date by the change log. A store's
+ * `refresh` reads the version; when it moved, the log from `logFrom()` (if any) and `changedIn` it
+ * says which endpoints to read again for `applyChanges`; otherwise it reloads every endpoint
+ * (`reload`, with the log's last row read before the rows, so that a change committed in between
+ * is read again next time, never missed).
+ */
+export abstract class LoggedEndpoints extends LiveEndpoints {
+  /** The last row of the change log this cache has applied; kept only once its rows are in. */
+  private seen: EndpointChange | undefined;
+
+  /** Where to read the log from, or `undefined`: reload every endpoint. */
+  protected logFrom(): number | undefined {
+    return this.seen?.seq;
+  }
+
+  /** The endpoints `log` says changed, or `undefined`: reload every endpoint (see `changedSince`). */
+  protected changedIn(version: number, log: readonly EndpointChange[]): string[] | undefined {
+    return changedSince(this.seen, log, version);
+  }
+
+  /** Applies the changes of `log` to `ids`, given their rows as they are now (a removed one absent). */
+  protected applyChanges(
+    version: number,
+    log: readonly EndpointChange[],
+    ids: readonly string[],
+    rows: ReadonlyMap<string, EndpointRow>,
+  ): void {
+    this.patch(version, new Map(ids.map((id) => [id, rows.get(id)])));
+    this.seen = log[log.length - 1];
+  }
+
+  /** Every enabled endpoint, and the log's last row read before them. */
+  protected reload(version: number, rows: readonly EndpointRow[], seen: EndpointChange | undefined): void {
+    this.replace(version, rows);
+    this.seen = seen;
+  }
+}

@@ -1,5 +1,4 @@
-import { LiveEndpoints } from '../../engine/live-endpoints.js';
-import { changedSince, type EndpointChange, PATCH_READ } from '../endpoint-log.js';
+import { LoggedEndpoints, PATCH_READ } from '../endpoint-log.js';
 import type { PgEndpointSql } from './endpoint-sql.js';
 /**
  * The enabled endpoints in memory, brought up to date when `endpoints_version`
@@ -8,9 +7,7 @@ import type { PgEndpointSql } from './endpoint-sql.js';
  * read, or every endpoint on its first load, after a gap, or after many changes.
  * Concurrent refreshes share reads.
  */
-export class PgEndpointCache extends LiveEndpoints {
-  /** The last row of the change log this cache has applied. */
-  private seen: EndpointChange | undefined;
+export class PgEndpointCache extends LoggedEndpoints {
   private refreshing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
@@ -46,19 +43,16 @@ export class PgEndpointCache extends LiveEndpoints {
   private async load(): Promise<void> {
     const version = await this.endpoints.version();
     if (version === this.version) return;
-    if (this.seen !== undefined) {
-      const log = await this.endpoints.changesFrom(this.seen.seq, PATCH_READ);
-      const ids = changedSince(this.seen, log, version);
+    const from = this.logFrom();
+    if (from !== undefined) {
+      const log = await this.endpoints.changesFrom(from, PATCH_READ);
+      const ids = this.changedIn(version, log);
       if (ids !== undefined) {
-        const rows = await this.endpoints.getMany(ids);
-        this.patch(version, new Map(ids.map((id) => [id, rows.get(id)])));
-        this.seen = log[log.length - 1];
+        this.applyChanges(version, log, ids, await this.endpoints.getMany(ids));
         return;
       }
     }
-    // Read before the rows: a change committed in between is read again next time, never missed.
     const seen = await this.endpoints.lastChange();
-    this.replace(version, await this.endpoints.listEnabled());
-    this.seen = seen;
+    this.reload(version, await this.endpoints.listEnabled(), seen);
   }
 }

@@ -30,13 +30,6 @@ function endpointValues(row: EndpointRow): unknown[] {
   ];
 }
 
-/** A log row with its BIGINT columns as numbers, however the pool's parser hands them over. */
-const toChange = (row: EndpointChange): EndpointChange => ({
-  seq: Number(row.seq),
-  endpoint_id: row.endpoint_id,
-  version: Number(row.version),
-});
-
 function statements(s: string) {
   return {
     version: `SELECT value FROM ${s}.meta WHERE key = 'endpoints_version'`,
@@ -87,21 +80,18 @@ export class PgEndpointSql {
   /** Records a change to the endpoint: a new version, and a row in the change log. */
   private async changed(client: Queryable, id: string): Promise<void> {
     await run(client, this.sql.bump);
-    const [logged] = await run<{ seq: number }>(client, this.sql.logChange, [id]);
-    const seq = Number(logged!.seq);
+    const [{ seq }] = (await run<{ seq: number }>(client, this.sql.logChange, [id])) as [{ seq: number }];
     if (seq % PRUNE_EVERY === 0) await run(client, this.sql.pruneChanges, [seq - ENDPOINT_CHANGES_KEPT]);
   }
 
   /** The change log from the row `seq` on (that row included, when it is still there), `limit` rows at most. */
-  async changesFrom(seq: number, limit: number): Promise<EndpointChange[]> {
-    const rows = await run<EndpointChange>(this.pool, this.sql.changesFrom, [seq, limit]);
-    return rows.map(toChange);
+  changesFrom(seq: number, limit: number): Promise<EndpointChange[]> {
+    return run<EndpointChange>(this.pool, this.sql.changesFrom, [seq, limit]);
   }
 
   /** The latest row of the change log, if any. */
   async lastChange(): Promise<EndpointChange | undefined> {
-    const [row] = await run<EndpointChange>(this.pool, this.sql.lastChange);
-    return row === undefined ? undefined : toChange(row);
+    return (await run<EndpointChange>(this.pool, this.sql.lastChange))[0];
   }
 
   /** The rows of these endpoints, by id (a removed one is absent). */

@@ -1,5 +1,4 @@
-import { LiveEndpoints } from '../../engine/live-endpoints.js';
-import { changedSince, type EndpointChange, type EndpointPatch, PATCH_READ } from '../endpoint-log.js';
+import { LoggedEndpoints, PATCH_READ } from '../endpoint-log.js';
 import type { EndpointSql } from './endpoint-sql.js';
 
 /**
@@ -8,12 +7,9 @@ import type { EndpointSql } from './endpoint-sql.js';
  * changes an endpoint, so one cheap read per use keeps every process current.
  * What changed is read from the change log after the last row this cache read
  * (a thousand endpoints cost a change what one does); the first load, a gap in
- * the log, or many changes at once reload every endpoint.
+ * the log, or many changes at once reload every endpoint (LoggedEndpoints).
  */
-export class EndpointCache extends LiveEndpoints {
-  /** The last row of the change log this cache has applied. */
-  private seen: EndpointChange | undefined;
-
+export class EndpointCache extends LoggedEndpoints {
   constructor(private readonly sql: EndpointSql) {
     super();
   }
@@ -21,20 +17,16 @@ export class EndpointCache extends LiveEndpoints {
   refresh(): void {
     const version = this.sql.version();
     if (version === this.version) return;
-    if (this.seen !== undefined) {
-      const log = this.sql.changesFrom(this.seen.seq, PATCH_READ);
-      const ids = changedSince(this.seen, log, version);
+    const from = this.logFrom();
+    if (from !== undefined) {
+      const log = this.sql.changesFrom(from, PATCH_READ);
+      const ids = this.changedIn(version, log);
       if (ids !== undefined) {
-        const changed: EndpointPatch = new Map(ids.map((id) => [id, this.sql.get(id)]));
-        this.patch(version, changed);
-        this.seen = log[log.length - 1];
+        this.applyChanges(version, log, ids, this.sql.getMany(ids));
         return;
       }
     }
-    // Read before the rows: a change committed in between is read again next time, never missed;
-    // kept only once the rows are in, so that a reload that failed is made again.
     const seen = this.sql.lastChange();
-    this.replace(version, this.sql.listEnabled());
-    this.seen = seen;
+    this.reload(version, this.sql.listEnabled(), seen);
   }
 }

@@ -19,6 +19,7 @@ export class EndpointSql {
   private readonly pruneChangesStmt: Statement<[number]>;
   private readonly changesStmt: Statement<[number, number], EndpointChange>;
   private readonly lastChangeStmt: Statement<[], EndpointChange>;
+  private readonly getManyStmt: Statement<[string], EndpointRow>;
 
   constructor(
     private readonly db: Database,
@@ -67,6 +68,7 @@ export class EndpointSql {
     this.changesStmt = db.prepare(
       `SELECT seq, endpoint_id, version FROM ${p}endpoint_changes WHERE seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
     );
+    this.getManyStmt = db.prepare(`SELECT * FROM ${p}endpoints WHERE id IN (SELECT value FROM json_each(?))`);
     this.lastChangeStmt = db.prepare(
       `SELECT seq, endpoint_id, version FROM ${p}endpoint_changes ORDER BY seq DESC LIMIT 1`,
     );
@@ -82,6 +84,11 @@ export class EndpointSql {
   /** The change log from the row `seq` on (that row included, when it is still there), `limit` rows at most. */
   changesFrom(seq: number, limit: number): EndpointChange[] {
     return this.changesStmt.all(seq, limit);
+  }
+
+  /** The rows of these endpoints, by id (a removed one is absent). */
+  getMany(ids: readonly string[]): Map<string, EndpointRow> {
+    return new Map(this.getManyStmt.all(JSON.stringify(ids)).map((row) => [row.id, row]));
   }
 
   /** The latest row of the change log, if any. */
