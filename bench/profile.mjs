@@ -2,8 +2,11 @@
 // (after `npm run build`; not part of `npm run bench`). Delivers EVENTS pre-written rows to the bench
 // receiver twice, each time in a fresh process:
 //   1. under --cpu-prof: self time grouped by package (hookline's dist, got, better-sqlite3, node:...) and
-//      the top functions; the .cpuprofile is kept for Chrome DevTools;
-//   2. with every better-sqlite3 statement timed: SQLite time per delivery, statement by statement.
+//      the top functions, for each thread (the application's, and the engine's worker); the .cpuprofile
+//      files are kept for Chrome DevTools;
+//   2. with every better-sqlite3 statement timed: SQLite time per delivery, statement by statement. This
+//      pass runs the engine inline (`engine: 'inline'`, the same statements), since the timing wraps
+//      better-sqlite3 on the application's thread only.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,6 +49,7 @@ async function deliver(timeStatements) {
     allowPrivateNetworks: true,
     autoStart: false,
     concurrency: CONCURRENCY,
+    ...(timeStatements ? { engine: 'inline' } : {}),
   });
   let delivered = 0;
   const done = new Promise((resolve) => {
@@ -143,14 +147,22 @@ else {
   node(['fill', path.join(dir, 'b.db'), receiver.url]);
   const timed = JSON.parse(node(['deliver-timed', path.join(dir, 'b.db')]));
   await receiver.stop();
-  const profileFile = path.join(profileDir, fs.readdirSync(profileDir)[0]);
-  const kept = path.join(process.cwd(), `hookline-deliver-${CONCURRENCY}.cpuprofile`);
-  fs.copyFileSync(profileFile, kept);
   console.log(
     `${EVENTS} deliveries at concurrency ${CONCURRENCY}: ${profiled.rate.toFixed(0)}/s, ` +
-      `${profiled.cpuUsPerDelivery.toFixed(0)} µs of process CPU per delivery (under the profiler)\n`,
+      `${profiled.cpuUsPerDelivery.toFixed(0)} µs of process CPU per delivery (under the profiler)`,
   );
-  console.log(summarizeProfile(profileFile));
+  // One profile per thread: Node names them CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile. Thread 0
+  // is the application's, 1 the engine's worker (started first), the next the WAL checkpoint's worker.
+  const threads = ['application thread', "engine's worker thread", "checkpoint's worker thread"];
+  const kept = [];
+  for (const name of fs.readdirSync(profileDir).sort()) {
+    const id = Number(name.split('.').at(-3));
+    const thread = threads[id] ?? `thread ${id}`;
+    const file = path.join(process.cwd(), `hookline-deliver-${CONCURRENCY}-thread-${id}.cpuprofile`);
+    fs.copyFileSync(path.join(profileDir, name), file);
+    kept.push(file);
+    console.log(`\n## ${thread}\n${summarizeProfile(file)}`);
+  }
   const statements = timed.statements.sort((a, b) => b.us - a.us);
   const sqliteUs = statements.reduce((sum, s) => sum + s.us, 0) / EVENTS;
   console.log(
@@ -162,5 +174,5 @@ else {
       `  ${(s.us / EVENTS).toFixed(1).padStart(6)} µs/delivery ${(s.calls / EVENTS).toFixed(2).padStart(5)} calls/delivery ${(s.us / s.calls).toFixed(1).padStart(7)} µs/call  ${s.sql}`,
     );
   }
-  console.log(`\nprofile kept as ${kept} (open it in Chrome DevTools, Performance tab)`);
+  console.log(`\nprofiles kept as ${kept.join(', ')} (open them in Chrome DevTools, Performance tab)`);
 }
