@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { WebhookSender } from '../src/index.js';
 import { EndpointCache } from '../src/store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { cleanupAfterEach } from './helpers/cleanups.js';
-import { payloadOf } from './helpers/harness.js';
+import { harness, payloadOf } from './helpers/harness.js';
 import {
   type Kit,
   kit,
@@ -358,5 +358,55 @@ describe('fan-out on SQLite: what the database guarantees', () => {
       .all(second.id) as { endpoint_id: string }[];
     expect(endpoints.map((r) => r.endpoint_id)).toContain(x);
     expect(endpoints).toHaveLength(MANY);
+  });
+});
+
+describe('one write transaction per turn on SQLite', () => {
+  const cleanups = cleanupAfterEach();
+  const h = harness(cleanups);
+
+  it('the engine fans an emitted event out, claims its deliveries and records their results in one transaction a turn', async () => {
+    const receiver = await h.receiver();
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    // Inline: the engine's writes run on this thread, where the spy sees them.
+    const s = h.sender({ database: tmp.file(), engine: 'inline', pollInterval: 60_000 });
+    const first = s.endpoints.add({ url: `${receiver.url}/a` });
+    s.endpoints.add({ url: `${receiver.url}/b` });
+    await s.drain();
+    // After each of the store's write transactions: every delivery's endpoint and status.
+    const after: { endpoint_id: string; status: string }[][] = [];
+    const write = SqliteStore.prototype.write;
+    const spy = vi.spyOn(SqliteStore.prototype, 'write').mockImplementation(function (
+      this: SqliteStore,
+      fn: () => unknown,
+    ) {
+      const result = write.call(this, fn);
+      after.push(
+        this.db.prepare('SELECT endpoint_id, status FROM hookline_deliveries ORDER BY seq').all() as {
+          endpoint_id: string;
+          status: string;
+        }[],
+      );
+      return result;
+    });
+    cleanups.push(() => spy.mockRestore());
+    const delivered = new Promise<void>((resolve) => {
+      let n = 0;
+      s.on('delivered', () => {
+        if (++n === 2) resolve();
+      });
+    });
+    s.emit('order.created', { n: 1 });
+    await delivered;
+    spy.mockRestore();
+    // The first write made both deliveries and leased them: no row was ever left pending between
+    // a fan-out transaction and a claim transaction.
+    expect(after[0]).toHaveLength(2);
+    expect(after[0]!.map((r) => r.status)).toEqual(['sending', 'sending']);
+    expect(after[0]!.map((r) => r.endpoint_id)).toContain(first.id);
+    // Then the results, in one transaction or one each as they came: nothing else.
+    expect(after.length).toBeLessThanOrEqual(3);
+    expect(after.at(-1)!.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
   });
 });

@@ -2,7 +2,7 @@ import type { Attempts } from './attempts.js';
 import type { ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } from './claims.js';
 import type { ClaimPlanner } from './planner.js';
 import type { Results } from './results.js';
-import type { DispatchStore } from './store-port.js';
+import type { DispatchStore, Expansion } from './store-port.js';
 
 /** What a turn planned and claimed. */
 export interface ClaimStep {
@@ -41,10 +41,25 @@ export interface StepContext {
 export async function fanOut(ctx: StepContext): Promise<void> {
   if (!ctx.fanout.pending || ctx.store.busy()) return;
   const now = ctx.now();
-  const { endpoints, more } = await ctx.store.expand(now);
+  // Cleared before the pass, not after: an emit that says so while an asynchronous pass is out
+  // may have committed too late for it, and its word must stand.
+  ctx.fanout.pending = false;
+  let expanded: Expansion;
+  try {
+    expanded = await ctx.store.expand(now);
+  } catch (error) {
+    ctx.fanout.pending = true;
+    throw error;
+  }
+  expansionDone(ctx, expanded, now);
+}
+
+/** The endpoints a pass gave deliveries are due now; a pass that left some asks for another turn. */
+function expansionDone(ctx: StepContext, { endpoints, more }: Expansion, now: number): void {
   for (const endpointId of endpoints) ctx.planner.due(endpointId, now);
-  ctx.fanout.pending = more;
-  if (more) ctx.wake();
+  if (!more) return;
+  ctx.fanout.pending = true;
+  ctx.wake();
 }
 
 /**
@@ -68,19 +83,23 @@ export async function claimStep(ctx: StepContext, mark: number): Promise<ClaimSt
 }
 
 /**
- * Writing the finished attempts and `claimStep` in one transaction, for a
- * store that can: the claim is planned with what recording changed.
+ * A whole turn's writes in one transaction, for a store that can: the fan-out pass when events
+ * wait, the finished attempts, and `claimStep`'s claim, planned with what both changed.
  */
 export async function recordThenClaim(
   ctx: StepContext,
   recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
 ): Promise<ClaimStep | NoClaim> {
-  const { store, planner, results } = ctx;
+  const { store, planner, results, fanout } = ctx;
   const endpoints = await store.endpoints();
   // As in claimStep: the await let other code run.
   if (store.busy()) return 'busy';
+  // Nothing to write and no slot to fill: no transaction.
+  if (results.pending === 0 && !fanout.pending && ctx.attempts.free <= 0) return 'full';
   const batch = results.take();
   const now = ctx.now();
+  const expand = fanout.pending;
+  fanout.pending = false;
   let free = 0;
   let mark = 0;
   let outcome: ReturnType<typeof recordAndClaim>;
@@ -88,7 +107,9 @@ export async function recordThenClaim(
     outcome = recordAndClaim(
       batch.map((f) => f.result),
       ctx.lease(now),
-      (recorded) => {
+      (recorded, expanded) => {
+        // Before the planner's mark, as in fanOut.
+        expansionDone(ctx, expanded, now);
         results.recorded(batch, recorded, now);
         free = ctx.attempts.free;
         mark = planner.mark();
@@ -97,9 +118,11 @@ export async function recordThenClaim(
         const live = gone.size === 0 ? endpoints : endpoints.filter((e) => !gone.has(e.id));
         return { requests: planner.plan(live, now, free), budget: free };
       },
+      expand,
     );
   } catch (error) {
     results.restore(batch);
+    if (expand) fanout.pending = true;
     throw error;
   }
   results.announce(batch, outcome.recorded.disabled);

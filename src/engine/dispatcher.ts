@@ -180,12 +180,12 @@ export class Dispatcher {
         this.busyDelay = 1;
         let step: ClaimStep | NoClaim;
         const { recordAndClaim } = this.store;
-        // Before the planner's mark: the endpoints a pass makes due are not hints that came in
-        // while the claim was out (which would make the claim's word on them look stale).
-        await fanOut(this.step);
-        if (recordAndClaim !== undefined && this.results.pending > 0 && this.running && !this.closing) {
+        if (recordAndClaim !== undefined && this.running && !this.closing) {
           step = await recordThenClaim(this.step, recordAndClaim.bind(this.store));
         } else {
+          // Before the planner's mark: the endpoints a pass makes due are not hints that came in
+          // while the claim was out (which would make the claim's word on them look stale).
+          await fanOut(this.step);
           const mark = this.planner.mark();
           await this.flush();
           if (!this.running || this.closing) return;

@@ -39,14 +39,16 @@ export interface DispatchStore {
   claim(batch: ClaimBatch): MaybePromise<ClaimOutcome>;
   record(results: readonly AttemptResult[], owner: string, now: number): MaybePromise<RecordOutcome>;
   /**
-   * Optional, for a store whose calls are synchronous: `record`, then `plan` with
-   * what recording changed, then `claim` what it planned, in one transaction.
+   * Optional, for a store whose calls are synchronous: a whole turn's writes in one transaction.
+   * With `expand`, a fan-out pass first (as `expand`); then `record`; then `plan` with what both
+   * changed; then `claim` what it planned.
    */
   recordAndClaim?(
     results: readonly AttemptResult[],
     lease: Lease,
-    plan: (recorded: RecordOutcome) => ClaimPlan,
-  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan };
+    plan: (recorded: RecordOutcome, expanded: Expansion) => ClaimPlan,
+    expand: boolean,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion };
   /** Creates the deliveries of a batch of events waiting for fan-out, in one transaction. */
   expand(now: number): MaybePromise<Expansion>;
   /** Every endpoint's health, as recorded by any process. */

@@ -41,14 +41,18 @@ export class SqliteDispatchStore implements DispatchStore {
    * that transaction. Looks before it takes the write lock: usually nothing waits.
    */
   expand(now: number): Expansion {
-    const { fanout } = this.store;
-    if (!fanout.waiting()) return NOTHING_QUEUED;
-    const expansion = this.store.write(() => {
-      this.cache.refresh();
-      return fanout.expand(this.cache, now, FANOUT_ROWS);
-    });
+    if (!this.store.fanout.waiting()) return NOTHING_QUEUED;
+    const expansion = this.store.write(() => this.expandIn(now));
     this.store.checkpointIfLarge();
     return expansion;
+  }
+
+  /** A fan-out pass; call inside a write transaction. */
+  private expandIn(now: number): Expansion {
+    const { fanout } = this.store;
+    if (!fanout.waiting()) return NOTHING_QUEUED;
+    this.cache.refresh();
+    return fanout.expand(this.cache, now, FANOUT_ROWS);
   }
 
   claim(batch: ClaimBatch): ClaimOutcome {
@@ -69,24 +73,27 @@ export class SqliteDispatchStore implements DispatchStore {
   }
 
   /**
-   * `record`, then a claim planned with what recording changed, in one
-   * transaction: one commit per turn, and the pages both touch written once.
-   * The claimed rows' events are read after the commit.
+   * A fan-out pass (with `expand`), `record`, then a claim planned with what both changed, in one
+   * transaction: one commit per turn, the pages they share written once, and no second write
+   * right after the first (an emit woken between the two would meet the lock again and sleep in
+   * SQLite's busy handler). The claimed rows' events are read after the commit.
    */
   recordAndClaim(
     results: readonly AttemptResult[],
     lease: Lease,
-    plan: (recorded: RecordOutcome) => ClaimPlan,
-  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan } {
+    plan: (recorded: RecordOutcome, expanded: Expansion) => ClaimPlan,
+    expand: boolean,
+  ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion } {
     const { claims } = this.store;
-    const { recorded, leased, planned } = this.store.write(() => {
+    const { recorded, leased, planned, expanded } = this.store.write(() => {
+      const expanded = expand ? this.expandIn(lease.now) : NOTHING_QUEUED;
       const recorded = this.recordIn(results, lease.owner, lease.now);
-      const planned = plan(recorded);
-      return { recorded, leased: claims.leaseIn({ ...planned, lease }), planned };
+      const planned = plan(recorded, expanded);
+      return { recorded, leased: claims.leaseIn({ ...planned, lease }), planned, expanded };
     });
     const claim = claims.withEvents(leased);
     this.store.checkpointIfLarge();
-    return { recorded, claim, plan: planned };
+    return { recorded, claim, plan: planned, expanded };
   }
 
   /** Writes a batch of results; call inside a write transaction. */
