@@ -349,8 +349,13 @@ describe('hookline (the CLI) on a SQLite file', () => {
       env: { NO_COLOR: '1' },
     });
     try {
-      // It starts after what is already logged: the three old failures are not printed.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // It starts after what is already logged: the three old failures are not printed. It says on
+      // stderr when it follows: the new attempt comes after that.
+      const deadline = Date.now() + 15_000;
+      while (!tail.stderr().includes('following new attempts')) {
+        if (Date.now() > deadline) throw new Error(`hookline tail never said it follows: ${tail.stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const app = new WebhookSender({
         database: file,
         allowPrivateNetworks: true,

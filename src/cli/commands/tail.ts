@@ -61,7 +61,8 @@ export function tailCommand(program: Command): void {
             const recent = await ctx.api.deliveries.attempts({ limit: last });
             for (const a of recent) show(a);
           }
-          if (!ctx.out.json) process.stderr.write('following new attempts (Ctrl-C to stop)\n');
+          // On stderr, with --json too: a script reading the lines learns when later attempts will show.
+          process.stderr.write('following new attempts (Ctrl-C to stop)\n');
           while (!stop.signal.aborted) {
             const batch = await ctx.api.deliveries.attempts(
               after === undefined ? { limit: 1000 } : { after, limit: 1000 },
