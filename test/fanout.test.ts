@@ -4,7 +4,7 @@ import { WebhookSender } from '../src/index.js';
 import { EndpointCache } from '../src/store/sqlite/endpoint-cache.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { cleanupAfterEach } from './helpers/cleanups.js';
-import { harness, payloadOf } from './helpers/harness.js';
+import { harness, payloadOf, within } from './helpers/harness.js';
 import {
   type Kit,
   kit,
@@ -408,5 +408,40 @@ describe('one write transaction per turn on SQLite', () => {
     // Then the results, in one transaction or one each as they came: nothing else.
     expect(after.length).toBeLessThanOrEqual(3);
     expect(after.at(-1)!.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  });
+  it('plans with the endpoints as of its transaction: one another process adds just before gets the event it emitted', async () => {
+    const held = await h.holding();
+    const receiver = await h.receiver();
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const file = tmp.file();
+    // The attempt to `a` is held: only the turn below can send the other process's event.
+    const s = h.sender({ database: file, engine: 'inline', pollInterval: 60_000, timeout: 30_000 });
+    s.endpoints.add({ url: `${held.url}/a`, events: ['order.*'] });
+    const other = new WebhookSender({ database: file, autoStart: false, allowPrivateNetworks: true });
+    cleanups.push(() => other.close());
+    await s.drain();
+    // Right before the engine's next write transaction: the other process adds an endpoint and
+    // emits an event only it takes, both committed before the transaction begins.
+    let armed = true;
+    const write = SqliteStore.prototype.write;
+    const spy = vi.spyOn(SqliteStore.prototype, 'write').mockImplementation(function (
+      this: SqliteStore,
+      fn: () => unknown,
+    ) {
+      if (armed) {
+        armed = false;
+        other.endpoints.add({ url: `${receiver.url}/late`, events: ['invoice.*'] });
+        other.emit('invoice.paid', { n: 2 });
+      }
+      return write.call(this, fn);
+    });
+    cleanups.push(() => spy.mockRestore());
+    s.emit('order.created', { n: 1 });
+    const [late] = await within(receiver.waitFor(1), 5_000, "the other process's event");
+    expect(late!.url.endsWith('/late')).toBe(true);
+    expect(payloadOf<{ n: number }>(late!).n).toBe(2);
+    expect(armed).toBe(false);
+    held.release();
   });
 });

@@ -91,11 +91,12 @@ export async function recordThenClaim(
   recordAndClaim: NonNullable<DispatchStore['recordAndClaim']>,
 ): Promise<ClaimStep | NoClaim> {
   const { store, planner, results, fanout } = ctx;
-  const endpoints = await store.endpoints();
-  // As in claimStep: the await let other code run.
   if (store.busy()) return 'busy';
-  // Nothing to write and no slot to fill: no transaction.
-  if (results.pending === 0 && !fanout.pending && ctx.attempts.free <= 0) return 'full';
+  if (results.pending === 0 && ctx.attempts.free <= 0) {
+    // Nothing to record and no slot to fill: at most a fan-out pass, which looks before it locks.
+    await fanOut(ctx);
+    return 'full';
+  }
   const batch = results.take();
   const now = ctx.now();
   const expand = fanout.pending;
@@ -107,7 +108,8 @@ export async function recordThenClaim(
     outcome = recordAndClaim(
       batch.map((f) => f.result),
       ctx.lease(now),
-      (recorded, expanded) => {
+      // The endpoints as of the transaction: those the pass just fanned out to are among them.
+      (recorded, expanded, endpoints) => {
         // Before the planner's mark, as in fanOut.
         expansionDone(ctx, expanded, now);
         results.recorded(batch, recorded, now);

@@ -41,12 +41,12 @@ export interface DispatchStore {
   /**
    * Optional, for a store whose calls are synchronous: a whole turn's writes in one transaction.
    * With `expand`, a fan-out pass first (as `expand`); then `record`; then `plan` with what both
-   * changed; then `claim` what it planned.
+   * changed and the endpoints as of the transaction; then `claim` what it planned.
    */
   recordAndClaim?(
     results: readonly AttemptResult[],
     lease: Lease,
-    plan: (recorded: RecordOutcome, expanded: Expansion) => ClaimPlan,
+    plan: (recorded: RecordOutcome, expanded: Expansion, endpoints: readonly LiveEndpoint[]) => ClaimPlan,
     expand: boolean,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion };
   /** Creates the deliveries of a batch of events waiting for fan-out, in one transaction. */

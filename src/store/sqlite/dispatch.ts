@@ -81,14 +81,14 @@ export class SqliteDispatchStore implements DispatchStore {
   recordAndClaim(
     results: readonly AttemptResult[],
     lease: Lease,
-    plan: (recorded: RecordOutcome, expanded: Expansion) => ClaimPlan,
+    plan: (recorded: RecordOutcome, expanded: Expansion, endpoints: readonly LiveEndpoint[]) => ClaimPlan,
     expand: boolean,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion } {
     const { claims } = this.store;
     const { recorded, leased, planned, expanded } = this.store.write(() => {
       const expanded = expand ? this.expandIn(lease.now) : NOTHING_QUEUED;
       const recorded = this.recordIn(results, lease.owner, lease.now);
-      const planned = plan(recorded, expanded);
+      const planned = plan(recorded, expanded, this.endpoints());
       return { recorded, leased: claims.leaseIn({ ...planned, lease }), planned, expanded };
     });
     const claim = claims.withEvents(leased);
