@@ -469,6 +469,9 @@ const behaviours: Record<string, (k: Kit) => Promise<void>> = {
     expect(await s.endpoints.get(ep.id)).toMatchObject({ enabled: false, disabledReason: reason });
     // None is left pending for ever, though their retries were scheduled when their answers came.
     expect(await s.stats()).toMatchObject({ pending: 0, sending: 0, failed: 4 });
+    // Each attempt is counted once, also in the batch that disabled the endpoint.
+    const counted = (await s.activity()).reduce((n, m) => n + m.succeeded + m.retrying + m.failed, 0);
+    expect(counted).toBe(sent);
 
     expect((await s.emit('order.created', {})).deliveries).toBe(0);
     clock.advance(HOUR);

@@ -2,6 +2,7 @@ import type { AttemptResult, ClaimBatch, ClaimOutcome } from '../../engine/claim
 import {
   foldAttempts,
   loggedByEndpoint,
+  type OutcomeTally,
   retriedEndpoints,
   tallyOutcomes,
 } from '../../engine/fold-outcomes.js';
@@ -65,10 +66,15 @@ export class PgDispatchStore implements DispatchStore {
       await store.outbox.recordIn(client, results, owner);
       const byEndpoint = loggedByEndpoint(results);
       const outcome: RecordOutcome = { health: new Map(), disabled: [] };
-      if (byEndpoint.size > 0) await this.foldHealth(client, byEndpoint, now, outcome);
+      const tally = tallyOutcomes(results);
+      const retried = retriedEndpoints(results);
+      // The activity row is locked last (see countActivityIn): with the health when nothing follows it.
+      let counted = false;
+      if (byEndpoint.size > 0)
+        counted = await this.foldHealth(client, byEndpoint, now, outcome, retried.size === 0 ? tally : null);
       // An attempt that was in flight when its endpoint was disabled or removed comes back
       // with a retry scheduled: it must end as failed like the endpoint's other pending rows.
-      for (const endpointId of retriedEndpoints(results)) {
+      for (const endpointId of retried) {
         const row = await store.endpoints.get(endpointId, client);
         if (row === undefined) {
           await store.endpoints.failPendingIn(client, endpointId, 'endpoint removed', now);
@@ -77,29 +83,36 @@ export class PgDispatchStore implements DispatchStore {
           await store.endpoints.failPendingIn(client, endpointId, reason, now);
         }
       }
-      await store.health.countActivityIn(client, now, tallyOutcomes(results));
+      if (!counted) await store.health.countActivityIn(client, now, tally);
       return outcome;
     });
   }
 
-  /** Folds each endpoint's outcomes into its health, and disables the endpoints that must be. */
+  /**
+   * Folds each endpoint's outcomes into its health, writes them in one statement (with the batch's
+   * activity when `tally` is given and no endpoint is disabled after it), and disables the endpoints
+   * that must be. Says whether the activity was written.
+   */
   private async foldHealth(
     client: Queryable,
     byEndpoint: Map<string, AttemptResult[]>,
     now: number,
     outcome: RecordOutcome,
-  ): Promise<void> {
+    tally: OutcomeTally | null,
+  ): Promise<boolean> {
     const { store } = this;
     const current = await store.health.lockIn(client, [...byEndpoint.keys()]);
-    for (const [endpointId, list] of [...byEndpoint].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const {
-        health: state,
-        succeeded: ok,
-        disable: reason,
-      } = foldAttempts(current.get(endpointId)!, list, this.circuit);
-      await store.health.putIn(client, endpointId, state);
-      await store.health.countIn(client, endpointId, now, ok, list.length - ok);
-      outcome.health.set(endpointId, state);
+    const folded = [...byEndpoint]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([endpointId, list]) => {
+        const { health, succeeded: ok, disable } = foldAttempts(current.get(endpointId)!, list, this.circuit);
+        outcome.health.set(endpointId, health);
+        return { endpointId, health, ok, failed: list.length - ok, disable };
+      });
+    const disabling = folded.filter((f) => f.disable !== null);
+    const counted = tally !== null && disabling.length === 0;
+    await store.health.recordIn(client, folded, now, counted ? tally : null);
+    for (const { endpointId, disable: reason } of disabling) {
       if (reason !== null) {
         const row = await store.endpoints.get(endpointId, client);
         if (row !== undefined && row.enabled === 1) {
@@ -112,6 +125,7 @@ export class PgDispatchStore implements DispatchStore {
         }
       }
     }
+    return counted;
   }
 
   dueTimes(endpointIds: readonly string[]): Promise<Map<string, number | null>> {

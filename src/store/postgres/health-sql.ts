@@ -14,17 +14,27 @@ function statements(s: string) {
       ON CONFLICT (endpoint_id) DO NOTHING`,
     lock: `SELECT * FROM ${s}.endpoint_health WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id
       FOR UPDATE`,
-    put: `INSERT INTO ${s}.endpoint_health (endpoint_id, consecutive_failures, failing_since, last_success_at,
-        last_failure_at, circuit_open_until, circuit_opens)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)
-      ON CONFLICT (endpoint_id) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
-        failing_since = excluded.failing_since, last_success_at = excluded.last_success_at,
-        last_failure_at = excluded.last_failure_at, circuit_open_until = excluded.circuit_open_until,
-        circuit_opens = excluded.circuit_opens`,
-    countMinute: `INSERT INTO ${s}.endpoint_minutes AS m (endpoint_id, minute, succeeded, failed)
-      VALUES ($1, $2, $3, $4)
-      ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded,
-        failed = m.failed + excluded.failed`,
+    // A batch's endpoints, one statement: their new health, their counts for the minute ($8) and,
+    // when $15, the batch's activity in shard $11 of that minute.
+    record: `WITH put AS (
+        INSERT INTO ${s}.endpoint_health (endpoint_id, consecutive_failures, failing_since, last_success_at,
+          last_failure_at, circuit_open_until, circuit_opens)
+        SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[])
+        ON CONFLICT (endpoint_id) DO UPDATE SET consecutive_failures = excluded.consecutive_failures,
+          failing_since = excluded.failing_since, last_success_at = excluded.last_success_at,
+          last_failure_at = excluded.last_failure_at, circuit_open_until = excluded.circuit_open_until,
+          circuit_opens = excluded.circuit_opens
+      ), minutes AS (
+        INSERT INTO ${s}.endpoint_minutes AS m (endpoint_id, minute, succeeded, failed)
+        SELECT t.endpoint_id, $8::bigint, t.ok, t.failed FROM unnest($1::text[], $9::int[], $10::int[])
+          AS t(endpoint_id, ok, failed)
+        ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded,
+          failed = m.failed + excluded.failed
+      )
+      INSERT INTO ${s}.activity AS a (minute, shard, succeeded, retrying, failed)
+      SELECT $8::bigint, $11::smallint, $12::int, $13::int, $14::int WHERE $15::boolean
+      ON CONFLICT (minute, shard) DO UPDATE SET succeeded = a.succeeded + excluded.succeeded,
+        retrying = a.retrying + excluded.retrying, failed = a.failed + excluded.failed`,
     get: `SELECT * FROM ${s}.endpoint_health WHERE endpoint_id = $1`,
     all: `SELECT * FROM ${s}.endpoint_health`,
     delete: `DELETE FROM ${s}.endpoint_health WHERE endpoint_id = $1`,
@@ -62,21 +72,36 @@ export class PgHealthSql {
     return new Map(rows.map((row) => [row.endpoint_id, toHealth(row)]));
   }
 
-  async putIn(client: Queryable, endpointId: string, h: HealthState): Promise<void> {
-    await run(client, this.sql.put, [
-      endpointId,
-      h.consecutiveFailures,
-      h.failingSince,
-      h.lastSuccessAt,
-      h.lastFailureAt,
-      h.circuitOpenUntil,
-      h.circuitOpens,
+  /**
+   * Writes the endpoints' new health and adds their outcomes to the minute of `at`, in one
+   * statement inside the caller's transaction (their rows locked by `lockIn`). With `tally`, the
+   * batch's activity too, as `countActivityIn`: then it must be the transaction's last statement.
+   */
+  async recordIn(
+    client: Queryable,
+    endpoints: readonly { endpointId: string; health: HealthState; ok: number; failed: number }[],
+    at: number,
+    tally: OutcomeTally | null,
+  ): Promise<void> {
+    const column = <T>(pick: (e: (typeof endpoints)[number]) => T) => endpoints.map(pick);
+    const counted = tally !== null && tally.succeeded + tally.retrying + tally.failed > 0;
+    await run(client, this.sql.record, [
+      column((e) => e.endpointId),
+      column((e) => e.health.consecutiveFailures),
+      column((e) => e.health.failingSince),
+      column((e) => e.health.lastSuccessAt),
+      column((e) => e.health.lastFailureAt),
+      column((e) => e.health.circuitOpenUntil),
+      column((e) => e.health.circuitOpens),
+      Math.floor(at / MINUTE_MS),
+      column((e) => e.ok),
+      column((e) => e.failed),
+      Math.floor(Math.random() * ACTIVITY_SHARDS),
+      tally?.succeeded ?? 0,
+      tally?.retrying ?? 0,
+      tally?.failed ?? 0,
+      counted,
     ]);
-  }
-
-  /** Adds outcomes to the endpoint's count for the minute of `at`. */
-  async countIn(client: Queryable, endpointId: string, at: number, ok: number, failed: number) {
-    await run(client, this.sql.countMinute, [endpointId, Math.floor(at / MINUTE_MS), ok, failed]);
   }
 
   /** Forgets the endpoint's health (a closed circuit, no streak) inside the caller's transaction. */

@@ -43,12 +43,15 @@ function statements(s: string) {
           (SELECT coalesce(max(replay), 0) + 1 FROM ${s}.deliveries o WHERE o.event_seq = $1 AND o.endpoint_id = t.id)
         FROM unnest($2::text[]) AS t(id) RETURNING 1)
       SELECT (SELECT count(*) FROM (SELECT pg_notify($5, '') FROM (SELECT 1 FROM d LIMIT 1) one) n) AS notified`,
-    insertAttempts: `INSERT INTO ${s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
-        response_headers, response_body, error_code, error_message)
-      SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[],
-        $8::text[], $9::text[])`,
-    // The owner check keeps a sender whose lease was taken over from overwriting the new holder's state.
-    finish: `UPDATE ${s}.deliveries d SET status = r.status, attempt_count = r.number,
+    // A batch's results in one statement: the attempts logged ($9–$17), and each delivery's new state. The
+    // owner check keeps a sender whose lease was taken over from overwriting the new holder's state.
+    record: `WITH logged AS (
+        INSERT INTO ${s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
+          response_headers, response_body, error_code, error_message)
+        SELECT * FROM unnest($9::bigint[], $10::int[], $11::bigint[], $12::int[], $13::int[], $14::text[],
+          $15::text[], $16::text[], $17::text[])
+      )
+      UPDATE ${s}.deliveries d SET status = r.status, attempt_count = r.number,
         next_attempt_at = r.next_attempt_at, lease_until = NULL, lease_owner = NULL,
         last_status_code = r.status_code, last_error = r.last_error, updated_at = r.updated_at
       FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[])
@@ -156,20 +159,7 @@ export class PgOutboxSql {
   /** Writes a batch of attempt results inside the caller's transaction. */
   async recordIn(client: Queryable, results: readonly AttemptResult[], owner: string): Promise<void> {
     const logged = results.filter((r) => r.logged);
-    if (logged.length > 0) {
-      await run(client, this.sql.insertAttempts, [
-        logged.map((r) => r.seq),
-        logged.map((r) => r.number),
-        logged.map((r) => r.startedAt),
-        logged.map((r) => r.durationMs),
-        logged.map((r) => r.statusCode),
-        logged.map((r) => r.responseHeaders),
-        logged.map((r) => r.responseBody),
-        logged.map((r) => r.errorCode),
-        logged.map((r) => r.errorMessage),
-      ]);
-    }
-    await run(client, this.sql.finish, [
+    await run(client, this.sql.record, [
       results.map((r) => r.seq),
       results.map((r) => r.status),
       results.map((r) => r.number),
@@ -178,6 +168,15 @@ export class PgOutboxSql {
       results.map((r) => r.lastError),
       results.map((r) => r.updatedAt),
       owner,
+      logged.map((r) => r.seq),
+      logged.map((r) => r.number),
+      logged.map((r) => r.startedAt),
+      logged.map((r) => r.durationMs),
+      logged.map((r) => r.statusCode),
+      logged.map((r) => r.responseHeaders),
+      logged.map((r) => r.responseBody),
+      logged.map((r) => r.errorCode),
+      logged.map((r) => r.errorMessage),
     ]);
   }
 
