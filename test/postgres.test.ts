@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyWebhook } from '../src/index.js';
 import {
   InvalidArgumentError,
@@ -10,6 +10,7 @@ import {
   PgWebhookSender,
   SchemaVersionError,
 } from '../src/postgres.js';
+import { PgHealthSql } from '../src/store/postgres/health-sql.js';
 import { ManualClock } from './helpers/clock.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
@@ -412,5 +413,34 @@ describe.skipIf(!probe.available)(`PgWebhookSender (${probe.reason})`, () => {
     clock.advance(5_000);
     expect(await s.prune()).toEqual({ deliveries: 1, events: 2 });
     expect((await s.events.list()).items).toHaveLength(0);
+  });
+  it('records an attempt whose endpoint health row was reset between its creation and its lock', async () => {
+    const r = await receiver();
+    const s = sender({ schema: newSchema(), engine: 'inline' });
+    const errors: Error[] = [];
+    s.on('error', (e) => errors.push(e));
+    const ep = await s.endpoints.add({ url: r.url });
+    // The lock finds no row for the endpoint, as when an endpoint update resets (deletes) its health row
+    // between the record's insert of missing rows and its lock.
+    const lockIn = PgHealthSql.prototype.lockIn;
+    const spy = vi.spyOn(PgHealthSql.prototype, 'lockIn').mockImplementation(async function (
+      this: PgHealthSql,
+      ...args: Parameters<PgHealthSql['lockIn']>
+    ) {
+      const rows = await lockIn.apply(this, args);
+      rows.delete(ep.id);
+      return rows;
+    });
+    try {
+      const emitted = await s.emit('order.created', { n: 1 });
+      await s.drain();
+      expect(spy).toHaveBeenCalled();
+      expect(errors).toEqual([]);
+      const [delivery] = (await s.deliveries.list({ eventId: emitted.id })).items;
+      expect(delivery).toMatchObject({ status: 'succeeded' });
+      expect(await s.endpoints.health(ep.id)).toMatchObject({ consecutiveFailures: 0, circuit: 'closed' });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -9,7 +9,7 @@ import {
 import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
 import type { DispatchStore, RecordOutcome } from '../../engine/store-port.js';
-import type { CircuitConfig, HealthState } from '../../shared/circuit.js';
+import { type CircuitConfig, HEALTHY, type HealthState } from '../../shared/circuit.js';
 import type { Expansion } from '../fanout.js';
 import { type Queryable, transaction } from './db.js';
 import type { PgStore } from './store.js';
@@ -68,7 +68,7 @@ export class PgDispatchStore implements DispatchStore {
       const outcome: RecordOutcome = { health: new Map(), disabled: [] };
       const tally = tallyOutcomes(results);
       const retried = retriedEndpoints(results);
-      // The activity row is locked last (see countActivityIn): with the health when nothing follows it.
+      // The activity goes with the health and counts when no other write follows (see health-sql.ts's record).
       let counted = false;
       if (byEndpoint.size > 0)
         counted = await this.foldHealth(client, byEndpoint, now, outcome, retried.size === 0 ? tally : null);
@@ -105,7 +105,9 @@ export class PgDispatchStore implements DispatchStore {
     const folded = [...byEndpoint]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([endpointId, list]) => {
-        const { health, succeeded: ok, disable } = foldAttempts(current.get(endpointId)!, list, this.circuit);
+        // No row: it was deleted (a reset by an endpoint update) between its creation and its lock.
+        const was = current.get(endpointId) ?? HEALTHY;
+        const { health, succeeded: ok, disable } = foldAttempts(was, list, this.circuit);
         outcome.health.set(endpointId, health);
         return { endpointId, health, ok, failed: list.length - ok, disable };
       });

@@ -15,7 +15,9 @@ function statements(s: string) {
     lock: `SELECT * FROM ${s}.endpoint_health WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id
       FOR UPDATE`,
     // A batch's endpoints, one statement: their new health, their counts for the minute ($8) and,
-    // when $15, the batch's activity in shard $11 of that minute.
+    // when $15, the batch's activity in shard $11 of that minute. PostgreSQL writes the activity row
+    // first, then the CTEs': safe because the health rows are locked already (lockIn) and every
+    // writer of an endpoint's minute rows holds its health row first. A row added here must be too.
     record: `WITH put AS (
         INSERT INTO ${s}.endpoint_health (endpoint_id, consecutive_failures, failing_since, last_success_at,
           last_failure_at, circuit_open_until, circuit_opens)
@@ -75,7 +77,8 @@ export class PgHealthSql {
   /**
    * Writes the endpoints' new health and adds their outcomes to the minute of `at`, in one
    * statement inside the caller's transaction (their rows locked by `lockIn`). With `tally`, the
-   * batch's activity too, as `countActivityIn`: then it must be the transaction's last statement.
+   * batch's activity too, as `countActivityIn`: then it must be the transaction's last statement
+   * (the activity row is locked after every row but these).
    */
   async recordIn(
     client: Queryable,
