@@ -443,4 +443,28 @@ describe.skipIf(!probe.available)(`PgWebhookSender (${probe.reason})`, () => {
       spy.mockRestore();
     }
   });
+  it("a claim waits while another transaction holds its endpoint's claim lock, and claims once it is let go", async () => {
+    const r = await receiver();
+    const schema = newSchema();
+    const s = sender({ schema, engine: 'inline', autoStart: false });
+    const ep = await s.endpoints.add({ url: r.url });
+    await s.emit('order.created', { n: 1 });
+    const pool = newPool();
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      // The lock a claim of this endpoint takes (claim-sql.ts: the schema's key, then the endpoint's).
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+        `hookline:claim:"${schema}"`,
+        ep.id,
+      ]);
+      await s.start();
+      await sleep(500);
+      expect(r.requests).toHaveLength(0);
+      await holder.query('COMMIT');
+      await until(() => r.requests.length === 1);
+    } finally {
+      holder.release();
+    }
+  });
 });

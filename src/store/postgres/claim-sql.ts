@@ -41,9 +41,6 @@ const WITH_EVENT = (s: string) =>
 
 function statements(s: string) {
   return {
-    // Two int4 keys (a space apart from the one-key locks, migrate.ts's included): the schema
-    // under a constant of hookline's own, and the endpoint. Claims of other endpoints never wait.
-    lock: `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`,
     // A statement of its own after the lock, so that its snapshot sees every claim committed before.
     limits: `SELECT
         (SELECT count(*) FROM ${s}.deliveries WHERE endpoint_id = $1 AND status = 'sending') AS sending,
@@ -139,12 +136,10 @@ export class PgClaimSql {
     for (const request of requests) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
-      // Read committed whatever the server's default: each statement after the lock must see
-      // what the claims that held it before committed.
       const outcome = await transaction(
         this.pool,
         (client) => this.claimEndpoint(client, request, asked, lease),
-        'BEGIN ISOLATION LEVEL READ COMMITTED',
+        (client) => this.begin(client, request.endpointId),
       );
       const { rows } = outcome;
       rows.sort((a, b) => a.seq - b.seq);
@@ -157,7 +152,19 @@ export class PgClaimSql {
   }
 
   /**
-   * One endpoint's claim, in a transaction: its advisory lock, then every
+   * Opens an endpoint's claim and takes its advisory lock, in one round trip (a simple query of two
+   * statements, so the keys are escaped by the driver, not bound). Read committed whatever the
+   * server's default: each statement after the lock must see what the claims that held it before
+   * committed. Two int4 keys (a space apart from the one-key locks, migrate.ts's included): the
+   * schema under a constant of hookline's own, and the endpoint. Claims of other endpoints never wait.
+   */
+  private begin(client: pg.PoolClient, endpointId: string): string {
+    const key = (text: string) => `hashtext(${client.escapeLiteral(text)})`;
+    return `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${key(this.lockKey)}, ${key(endpointId)})`;
+  }
+
+  /**
+   * One endpoint's claim, in a transaction that holds its advisory lock (`begin`): every
    * sender's leases and its shared bucket, then at most what they leave.
    */
   private async claimEndpoint(
@@ -168,7 +175,6 @@ export class PgClaimSql {
   ): Promise<EndpointClaim> {
     const { now } = lease;
     const { endpointId, ratePerSecond } = request;
-    await run(client, this.sql.lock, [this.lockKey, endpointId]);
     const [limits] = await run<{ sending: number; tokens: number | null; at: number | null }>(
       client,
       this.sql.limits,

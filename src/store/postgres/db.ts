@@ -83,12 +83,13 @@ export async function change(db: Queryable, text: string, values: readonly unkno
 export async function transaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
-  begin = 'BEGIN',
+  /** The statement that opens it; a function of the connection, to escape values with the driver. */
+  begin: string | ((client: pg.PoolClient) => string) = 'BEGIN',
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(begin);
+    await client.query(typeof begin === 'string' ? begin : begin(client));
     const value = await fn(client);
     await client.query('COMMIT');
     return value;
