@@ -41,18 +41,14 @@ export class SqliteDispatchStore implements DispatchStore {
    * that transaction. Looks before it takes the write lock: usually nothing waits.
    */
   expand(now: number): Expansion {
-    if (!this.store.fanout.waiting()) return NOTHING_QUEUED;
-    const expansion = this.store.write(() => this.expandIn(now));
-    this.store.checkpointIfLarge();
-    return expansion;
-  }
-
-  /** A fan-out pass; call inside a write transaction. */
-  private expandIn(now: number): Expansion {
     const { fanout } = this.store;
     if (!fanout.waiting()) return NOTHING_QUEUED;
-    this.cache.refresh();
-    return fanout.expand(this.cache, now, FANOUT_ROWS);
+    const expansion = this.store.write(() => {
+      this.cache.refresh();
+      return fanout.expand(this.cache, now, FANOUT_ROWS);
+    });
+    this.store.checkpointIfLarge();
+    return expansion;
   }
 
   claim(batch: ClaimBatch): ClaimOutcome {
@@ -84,11 +80,14 @@ export class SqliteDispatchStore implements DispatchStore {
     plan: (recorded: RecordOutcome, expanded: Expansion, endpoints: readonly LiveEndpoint[]) => ClaimPlan,
     expand: boolean,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion } {
-    const { claims } = this.store;
+    const { claims, fanout } = this.store;
     const { recorded, leased, planned, expanded } = this.store.write(() => {
-      const expanded = expand ? this.expandIn(lease.now) : NOTHING_QUEUED;
+      // Once, for the pass and the plan: the endpoints as of this transaction.
+      this.cache.refresh();
+      const expanded =
+        expand && fanout.waiting() ? fanout.expand(this.cache, lease.now, FANOUT_ROWS) : NOTHING_QUEUED;
       const recorded = this.recordIn(results, lease.owner, lease.now);
-      const planned = plan(recorded, expanded, this.endpoints());
+      const planned = plan(recorded, expanded, this.cache.all());
       return { recorded, leased: claims.leaseIn({ ...planned, lease }), planned, expanded };
     });
     const claim = claims.withEvents(leased);
