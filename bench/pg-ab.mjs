@@ -20,6 +20,7 @@ import {
   numberArg,
   POSTGRES,
   payloadOfKb,
+  processCpuSeconds,
   startReceiver,
 } from './lib.mjs';
 
@@ -40,11 +41,11 @@ function postgresCpu() {
   for (const pid of pids) {
     try {
       if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
     } catch {
-      // Gone since the listing.
+      continue; // Gone since the listing.
     }
+    const seconds = processCpuSeconds(pid);
+    if (seconds !== null) cpu.set(pid, seconds);
   }
   return cpu;
 }

@@ -65,6 +65,11 @@ export async function run<R extends object = Record<string, unknown>>(
   return result.rows;
 }
 
+/** The values of `keys` in `rows`, one array per key in order: the arrays a statement `unnest`s. */
+export function columns<R, K extends keyof R>(rows: readonly R[], keys: readonly K[]): R[K][][] {
+  return keys.map((key) => rows.map((row) => row[key]));
+}
+
 /** Runs a statement and returns how many rows it changed. */
 export async function change(db: Queryable, text: string, values: readonly unknown[] = []): Promise<number> {
   const result = await db.query({

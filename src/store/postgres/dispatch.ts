@@ -111,20 +111,20 @@ export class PgDispatchStore implements DispatchStore {
         outcome.health.set(endpointId, health);
         return { endpointId, health, ok, failed: list.length - ok, disable };
       });
-    const disabling = folded.filter((f) => f.disable !== null);
+    const disabling = folded.flatMap(({ endpointId, disable: reason }) =>
+      reason === null ? [] : [{ endpointId, reason }],
+    );
     const counted = tally !== null && disabling.length === 0;
     await store.health.recordIn(client, folded, now, counted ? tally : null);
-    for (const { endpointId, disable: reason } of disabling) {
-      if (reason !== null) {
-        const row = await store.endpoints.get(endpointId, client);
-        if (row !== undefined && row.enabled === 1) {
-          await store.endpoints.updateIn(
-            client,
-            { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
-            `endpoint disabled: ${reason}`,
-          );
-          outcome.disabled.push({ endpointId, reason });
-        }
+    for (const { endpointId, reason } of disabling) {
+      const row = await store.endpoints.get(endpointId, client);
+      if (row !== undefined && row.enabled === 1) {
+        await store.endpoints.updateIn(
+          client,
+          { ...row, enabled: 0, disabled_reason: reason, updated_at: now },
+          `endpoint disabled: ${reason}`,
+        );
+        outcome.disabled.push({ endpointId, reason });
       }
     }
     return counted;

@@ -3,7 +3,7 @@ import type { OutcomeTally } from '../../engine/fold-outcomes.js';
 import type { HealthState } from '../../shared/circuit.js';
 import { type HealthRow, MINUTE_MS, toHealth } from '../health-row.js';
 import type { ActivityRow } from '../queries.js';
-import { type Queryable, run } from './db.js';
+import { columns, type Queryable, run } from './db.js';
 
 /** Rows per minute of activity: senders recording at once pick one at random. */
 const ACTIVITY_SHARDS = 8;
@@ -86,19 +86,25 @@ export class PgHealthSql {
     at: number,
     tally: OutcomeTally | null,
   ): Promise<void> {
-    const column = <T>(pick: (e: (typeof endpoints)[number]) => T) => endpoints.map(pick);
+    const rows = endpoints.map(({ endpointId, health, ok, failed }) => ({
+      endpointId,
+      ...health,
+      ok,
+      failed,
+    }));
     const counted = tally !== null && tally.succeeded + tally.retrying + tally.failed > 0;
     await run(client, this.sql.record, [
-      column((e) => e.endpointId),
-      column((e) => e.health.consecutiveFailures),
-      column((e) => e.health.failingSince),
-      column((e) => e.health.lastSuccessAt),
-      column((e) => e.health.lastFailureAt),
-      column((e) => e.health.circuitOpenUntil),
-      column((e) => e.health.circuitOpens),
+      ...columns(rows, [
+        'endpointId',
+        'consecutiveFailures',
+        'failingSince',
+        'lastSuccessAt',
+        'lastFailureAt',
+        'circuitOpenUntil',
+        'circuitOpens',
+      ]),
       Math.floor(at / MINUTE_MS),
-      column((e) => e.ok),
-      column((e) => e.failed),
+      ...columns(rows, ['ok', 'failed']),
       Math.floor(Math.random() * ACTIVITY_SHARDS),
       tally?.succeeded ?? 0,
       tally?.retrying ?? 0,

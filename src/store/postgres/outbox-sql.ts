@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AttemptResult } from '../../engine/claims.js';
 import type { DeliveryRow } from '../../shared/rows.js';
 import type { NewEvent } from '../queries.js';
-import { change, type Queryable, quoteIdent, run } from './db.js';
+import { change, columns, type Queryable, quoteIdent, run } from './db.js';
 import { DELIVERY_COLUMNS } from './log-sql.js';
 
 function statements(s: string) {
@@ -160,23 +160,27 @@ export class PgOutboxSql {
   async recordIn(client: Queryable, results: readonly AttemptResult[], owner: string): Promise<void> {
     const logged = results.filter((r) => r.logged);
     await run(client, this.sql.record, [
-      results.map((r) => r.seq),
-      results.map((r) => r.status),
-      results.map((r) => r.number),
-      results.map((r) => r.nextAttemptAt),
-      results.map((r) => r.statusCode),
-      results.map((r) => r.lastError),
-      results.map((r) => r.updatedAt),
+      ...columns(results, [
+        'seq',
+        'status',
+        'number',
+        'nextAttemptAt',
+        'statusCode',
+        'lastError',
+        'updatedAt',
+      ]),
       owner,
-      logged.map((r) => r.seq),
-      logged.map((r) => r.number),
-      logged.map((r) => r.startedAt),
-      logged.map((r) => r.durationMs),
-      logged.map((r) => r.statusCode),
-      logged.map((r) => r.responseHeaders),
-      logged.map((r) => r.responseBody),
-      logged.map((r) => r.errorCode),
-      logged.map((r) => r.errorMessage),
+      ...columns(logged, [
+        'seq',
+        'number',
+        'startedAt',
+        'durationMs',
+        'statusCode',
+        'responseHeaders',
+        'responseBody',
+        'errorCode',
+        'errorMessage',
+      ]),
     ]);
   }
 
