@@ -1,9 +1,10 @@
-import { type Got, got } from 'got';
+import type { Got } from 'got';
 import { BlockedAddressError } from '../../shared/errors/network.js';
 import { isSecretHeader, REDACTED } from '../../shared/secret-headers.js';
 import type { AddressPolicy } from './address-policy.js';
 import { literalHostAddress } from './address-policy.js';
 import type { Agents } from './agents.js';
+import { createGotClient } from './got-client.js';
 /** The host name got reads as "a unix socket path follows" (`http://unix:/run/x.sock:/path`). */
 export const UNIX_SOCKET_HOST = 'unix';
 
@@ -125,26 +126,7 @@ export class Transport {
   private aborted = false;
 
   constructor(private readonly options: TransportOptions) {
-    this.client = got.extend({
-      method: 'POST',
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      decompress: false,
-      http2: false,
-      cache: false,
-      dnsCache: undefined,
-      cookieJar: undefined,
-      // got reads `http://unix:/path:/x` as a unix socket; with this off it refuses such a URL.
-      enableUnixSockets: false,
-      agent: { http: options.agents.http, https: options.agents.https },
-      // The whole attempt's deadline is `send`'s own timer; these name the phase that stalled.
-      timeout: {
-        lookup: options.connectTimeout,
-        connect: options.connectTimeout,
-        secureConnect: options.connectTimeout,
-      },
-    });
+    this.client = createGotClient(options.agents, options.connectTimeout);
   }
 
   /** Aborts every attempt in flight, and any started later (the sender is closing): each ends with `ERR_ABORTED`. */
