@@ -1,12 +1,20 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { got, Options } from 'got';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAddressPolicy } from '../src/engine/http/address-policy.js';
 import { createAgents } from '../src/engine/http/agents.js';
+import { Transport } from '../src/engine/http/attempt.js';
 import { attemptDefaults, createGotClient } from '../src/engine/http/got-client.js';
 import { guardedLookup } from '../src/engine/http/guarded-lookup.js';
+import { hasIpv6Loopback } from './helpers/listener.js';
 
 const agents = createAgents(guardedLookup(createAddressPolicy({ allowPrivateNetworks: true })), 4);
-afterEach(() => agents.destroy());
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  agents.destroy();
+  for (const close of closers.splice(0).reverse()) await close();
+});
 
 const request = { body: '{"a":1}', headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1' } };
 const url = 'http://127.0.0.1:9/hook';
@@ -37,5 +45,69 @@ describe('createGotClient', () => {
       expect(options.cacheOptions).toEqual({});
       expect('shared' in options.createNativeRequestOptions()).toBe(false);
     }
+  });
+});
+
+/** A server on `address` that keeps each request's method, target, headers and body. */
+async function recorder(address: string) {
+  const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  closers.push(() => new Promise((resolve) => server.close(resolve)));
+  return { seen, port: (server.address() as AddressInfo).port };
+}
+
+function transport() {
+  const policy = createAddressPolicy({ allowPrivateNetworks: true });
+  return new Transport({
+    timeout: 5_000,
+    connectTimeout: 5_000,
+    responseBodyLimit: 1024,
+    agents,
+    policy,
+    now: () => Date.now(),
+  });
+}
+
+const ipv6 = await hasIpv6Loopback();
+const noV6 = ipv6 ? '' : ' [SKIPPED: no IPv6 loopback on this machine]';
+
+describe("hookline's request function", () => {
+  it("sends the URL's path and query, its credentials as basic auth, and the host with its port", async () => {
+    const { seen, port } = await recorder('127.0.0.1');
+    const url = `http://hook%20user:p%40ss@127.0.0.1:${port}/in/hook?x=1&y=%2F`;
+    const outcome = await transport().send({ url, ...request });
+    expect(outcome.statusCode).toBe(204);
+    expect(seen).toHaveLength(1);
+    const [got] = seen;
+    expect(got!.method).toBe('POST');
+    expect(got!.url).toBe('/in/hook?x=1&y=%2F');
+    expect(got!.headers.host).toBe(`127.0.0.1:${port}`);
+    expect(got!.headers.authorization).toBe(`Basic ${Buffer.from('hook user:p@ss').toString('base64')}`);
+    expect(got!.headers['webhook-id']).toBe('msg_1');
+    expect(got!.body).toBe(request.body);
+  });
+
+  it('sends no authorization without credentials, and / for a URL without a path', async () => {
+    const { seen, port } = await recorder('127.0.0.1');
+    expect((await transport().send({ url: `http://127.0.0.1:${port}`, ...request })).statusCode).toBe(204);
+    expect(seen[0]!.url).toBe('/');
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it.skipIf(!ipv6)(`connects to an IPv6 literal without its brackets${noV6}`, async () => {
+    const { seen, port } = await recorder('::1');
+    expect((await transport().send({ url: `http://[::1]:${port}/hook`, ...request })).statusCode).toBe(204);
+    expect(seen[0]!.headers.host).toBe(`[::1]:${port}`);
   });
 });
