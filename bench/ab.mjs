@@ -1,5 +1,6 @@
 // A/B: one or more builds of hookline against the bare got loop, in the same run, for working on the hot path:
-//   node bench/ab.mjs [--concurrency 16] [--events 5000] [--rounds 5] [name=path/to/dist ...]
+//   node bench/ab.mjs [--concurrency 16] [--events 5000] [--rounds 5] [--tuned] [name=path/to/dist ...]
+// `--tuned` adds `got-tuned`: the same loop with the two got settings hookline gives its own got.
 // Each `name=dir` is a build directory inside the repository (`name+otel=dir`: with the OpenTelemetry SDK registered), so that its imports resolve (a copy of dist/
 // taken before a change, say: `cp -r dist bench/.ab/base`); without any, the current dist/ is copied and measured. Every run is a fresh child process (bench/contender.mjs); the contenders take
 // turns within each round; prints medians of deliveries/s and CPU per 1,000, and each build's median
@@ -58,13 +59,17 @@ function run(contender, build, url) {
 }
 
 const receiver = await startReceiver();
-const names = [...builds.map((b) => b.name), 'got'];
+const names = [
+  ...builds.map((b) => b.name),
+  'got',
+  ...(process.argv.includes('--tuned') ? ['got-tuned'] : []),
+];
 const results = new Map(names.map((n) => [n, []]));
 for (let round = 0; round < rounds; round++) {
   for (let i = 0; i < names.length; i++) {
     const name = names[(i + round) % names.length];
     const build = builds.find((b) => b.name === name);
-    const r = await run(build ? 'hookline' : 'got', build, receiver.url);
+    const r = await run(build ? 'hookline' : name, build, receiver.url);
     if (r.error) throw new Error(`${name}: ${r.error}`);
     results.get(name)[round] = r.deliver;
     console.error(`round ${round + 1} ${name}: ${int(r.deliver.rate)}/s, ${fmt(r.deliver.cpuPerK, 3)} s/1k`);

@@ -8,6 +8,7 @@ import { int, resultsDir } from './lib.mjs';
 const LABELS = {
   hookline: 'hookline',
   got: 'inline got (bare loop)',
+  'got-tuned': "inline got, hookline's got settings (bare loop)",
   http: 'inline node:http (bare loop)',
   bullmq: 'BullMQ + worker',
   pgboss: 'pg-boss + worker',
@@ -15,7 +16,7 @@ const LABELS = {
 const COLORS = { 16: '#7aa6d8', 64: '#1f5fa8' };
 const HOOKLINE = '#e4572e';
 const HOOKLINE_LIGHT = '#f0a08a';
-const INLINE = new Set(['got', 'http']);
+const INLINE = new Set(['got', 'got-tuned', 'http']);
 const WIDTH = 880;
 const LEFT = 230; // room for the contender labels
 const RIGHT = 90; // room for the value labels

@@ -84,7 +84,7 @@ async function cleanUp(services) {
 }
 
 const services = { redis: await checkRedis(), postgres: await checkPostgres() };
-const names = ['hookline', 'got', 'http'];
+const names = ['hookline', 'got', 'got-tuned', 'http'];
 const skipped = {};
 if (services.redis.ok) names.push('bullmq');
 else {

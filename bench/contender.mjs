@@ -307,6 +307,8 @@ async function makeAdapter() {
       return hooklineAdapter();
     case 'got':
       return inlineAdapter(await gotPoster(cfg.url, C));
+    case 'got-tuned':
+      return inlineAdapter(await gotPoster(cfg.url, C, { tuned: true }));
     case 'http':
       return inlineAdapter(httpPoster(cfg.url, C));
     case 'bullmq':
