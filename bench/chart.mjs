@@ -8,7 +8,7 @@ import { int, resultsDir } from './lib.mjs';
 const LABELS = {
   hookline: 'hookline',
   got: 'inline got (bare loop)',
-  'got-tuned': "inline got, hookline's got settings (bare loop)",
+  'got-tuned': 'inline got, tuned (bare loop)',
   http: 'inline node:http (bare loop)',
   bullmq: 'BullMQ + worker',
   pgboss: 'pg-boss + worker',
