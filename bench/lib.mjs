@@ -182,7 +182,7 @@ const emptyCacheOptions = (_raw, options) => {
   options.cacheOptions = {};
 };
 
-/** node:http given a plain object of the options got set, as hookline's request function does. */
+/** node:http given a plain object of the options got set, as hookline's request function does (http only, no credentials: the bench receiver's URL). */
 function plainRequest(url, options, callback) {
   const native = {
     protocol: url.protocol,

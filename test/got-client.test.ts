@@ -1,11 +1,12 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
 import { got, Options } from 'got';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAddressPolicy } from '../src/engine/http/address-policy.js';
 import { createAgents } from '../src/engine/http/agents.js';
 import { Transport } from '../src/engine/http/attempt.js';
-import { attemptDefaults, createGotClient } from '../src/engine/http/got-client.js';
+import { attemptDefaults, createGotClient, requestFunction } from '../src/engine/http/got-client.js';
 import { guardedLookup } from '../src/engine/http/guarded-lookup.js';
 import { hasIpv6Loopback } from './helpers/listener.js';
 
@@ -109,5 +110,104 @@ describe("hookline's request function", () => {
     const { seen, port } = await recorder('::1');
     expect((await transport().send({ url: `http://[::1]:${port}/hook`, ...request })).statusCode).toBe(204);
     expect(seen[0]!.headers.host).toBe(`[::1]:${port}`);
+  });
+});
+
+/** What a request asked of its agent: the pool key, and the options the connection would be opened with. */
+interface Asked {
+  name: string;
+  connect: Record<string, unknown>;
+}
+
+/** Agents that record what each request asks and open no connection. */
+function recordingAgents(asked: Asked[]) {
+  const record = (agent: http.Agent, options: Record<string, unknown>) => {
+    const { host, hostname, port, servername, path, localAddress, family } = options;
+    asked.push({
+      name: agent.getName(options as http.ClientRequestArgs),
+      connect: { host, hostname, port, servername, path, localAddress, family },
+    });
+    return new net.Socket();
+  };
+  class HttpRecorder extends http.Agent {
+    override createConnection(options: Record<string, unknown>) {
+      return record(this, options);
+    }
+  }
+  class HttpsRecorder extends https.Agent {
+    override createConnection(options: Record<string, unknown>) {
+      return record(this, options);
+    }
+  }
+  return { http: new HttpRecorder(), https: new HttpsRecorder() };
+}
+
+/** The request a function makes for `url`, as node:http builds it, without sending it. */
+function requestFor(
+  request: typeof requestFunction,
+  url: string,
+  agents: { http: http.Agent; https: https.Agent },
+): { path: string; host: string; authorization: unknown; method: string } {
+  const parsed = new URL(url);
+  const agent = parsed.protocol === 'https:' ? agents.https : agents.http;
+  const req = request(parsed, { method: 'POST', headers: { 'content-type': 'application/json' }, agent });
+  req.on('error', () => {});
+  const made = {
+    path: req.path,
+    host: String(req.getHeader('host')),
+    authorization: req.getHeader('authorization'),
+    method: req.method,
+  };
+  req.destroy();
+  return made;
+}
+
+describe('requestFunction', () => {
+  it.each([
+    'http://127.0.0.1:8080/hook?x=1&y=%2F#frag',
+    'http://127.0.0.1/hook',
+    'http://hooks.example.com/',
+    'http://hooks.example.com:80/a/b',
+    'https://hooks.example.com/in?token=t',
+    'https://hooks.example.com:8443/in',
+    'https://127.0.0.1:9443/in',
+    'http://[::1]:8080/hook',
+    'https://[2001:db8::1]/hook',
+    'http://xn--bcher-kva.example/hook',
+    'http://u%40x:p%3Ass@hooks.example.com/hook',
+    'https://:secret@hooks.example.com/hook',
+    'http://user@hooks.example.com/hook',
+  ])('makes the request node:http makes from the URL itself: %s', (url) => {
+    const mineAsked: Asked[] = [];
+    const nodeAsked: Asked[] = [];
+    const mine = requestFor(requestFunction, url, recordingAgents(mineAsked));
+    const node = requestFor(
+      (parsed, options, callback) =>
+        (parsed.protocol === 'https:' ? https : http).request(parsed, options, callback),
+      url,
+      recordingAgents(nodeAsked),
+    );
+    expect(mine).toEqual(node);
+    expect(mineAsked).toEqual(nodeAsked);
+    // It asked for a connection (the recording agents saw it), and the URL's fragment is not sent.
+    expect(mineAsked).toHaveLength(1);
+    expect(mine.path).not.toContain('#');
+  });
+
+  it("sends the URL's credentials as basic auth itself, when no Authorization header is given", async () => {
+    const { seen, port } = await recorder('127.0.0.1');
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = requestFunction(
+        new URL(`http://hook%20user:p%40ss@127.0.0.1:${port}/in?x=1#frag`),
+        { method: 'POST', headers: {} },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    response.resume();
+    expect(response.statusCode).toBe(204);
+    expect(seen[0]!.url).toBe('/in?x=1');
+    expect(seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hook user:p@ss').toString('base64')}`);
   });
 });

@@ -10,7 +10,8 @@ import type { Agents } from './agents.js';
  * (`node bench/profile.mjs --concurrency 16`). got's default `cacheOptions` has four keys, all
  * undefined; hookline never caches (`cache: false`), so each request starts with none, and the same
  * options are built in about 6 µs. (`cacheOptions` is replaced, not merged, outside a merge: the
- * setter is got's public one.)
+ * setter is got's public one. got's setter accepts only keys already present, so a later
+ * `cacheOptions: { shared: … }` on this client would throw: this client never caches.)
  */
 function withoutCacheOptions(_raw: unknown, options: Options): void {
   options.cacheOptions = {};
@@ -36,6 +37,8 @@ export function requestFunction(
     path: url.pathname + url.search,
   };
   if (port !== '') native.port = Number(port);
+  // As `urlToHttpOptions`. (got already sends the URL's credentials as an Authorization header, which
+  // node:http prefers to `auth`; this keeps the function equal to node:http's own reading of a URL.)
   if (username !== '' || password !== '')
     native.auth = `${decodeURIComponent(username)}:${decodeURIComponent(password)}`;
   const given = options as Record<string, unknown>;
