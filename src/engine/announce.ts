@@ -11,65 +11,56 @@ export interface Finished {
 /**
  * The events of one written attempt: `attempt`, then `delivered`, `retrying`
  * or `failed`. Most applications listen to few of these: only the notices
- * someone will read are built. Each is one object literal: on Node 20, keys
- * added after spreading `notice` (`{ ...notice, attempts }`) cost about 1.5 µs
- * each (V8's slow path), some 3 µs per `delivered` notice.
+ * someone will read are built, each as `Object.assign` of the delivery's notice
+ * and the attempt's fields: on Node 20, keys added after a spread
+ * (`{ ...notice, attempts }`) take V8's slow path, 3 µs per `delivered` notice.
  */
 export function announce(
   { result, notice }: Finished,
   listening: (name: keyof SenderEvents) => boolean,
   notify: Notify,
 ): void {
-  const { deliveryId, eventId, eventType, endpointId, tenant } = notice;
   if (result.logged && listening('attempt')) {
-    notify('attempt', {
-      deliveryId,
-      eventId,
-      eventType,
-      endpointId,
-      tenant,
-      attempt: result.number,
-      statusCode: result.statusCode,
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage,
-      durationMs: result.durationMs,
-    });
+    notify(
+      'attempt',
+      Object.assign({}, notice, {
+        attempt: result.number,
+        statusCode: result.statusCode,
+        errorCode: result.errorCode,
+        errorMessage: result.errorMessage,
+        durationMs: result.durationMs,
+      }),
+    );
   }
   if (result.status === 'succeeded') {
     if (listening('delivered'))
-      notify('delivered', {
-        deliveryId,
-        eventId,
-        eventType,
-        endpointId,
-        tenant,
-        attempts: result.number,
-        statusCode: result.statusCode!,
-      });
+      notify(
+        'delivered',
+        Object.assign({}, notice, {
+          attempts: result.number,
+          statusCode: result.statusCode!,
+        }),
+      );
   } else if (result.status === 'pending') {
     if (listening('retrying'))
-      notify('retrying', {
-        deliveryId,
-        eventId,
-        eventType,
-        endpointId,
-        tenant,
+      notify(
+        'retrying',
+        Object.assign({}, notice, {
+          attempts: result.number,
+          statusCode: result.statusCode,
+          errorCode: result.errorCode,
+          nextAttemptAt: iso(result.nextAttemptAt!),
+        }),
+      );
+  } else if (listening('failed')) {
+    notify(
+      'failed',
+      Object.assign({}, notice, {
         attempts: result.number,
         statusCode: result.statusCode,
         errorCode: result.errorCode,
-        nextAttemptAt: iso(result.nextAttemptAt!),
-      });
-  } else if (listening('failed')) {
-    notify('failed', {
-      deliveryId,
-      eventId,
-      eventType,
-      endpointId,
-      tenant,
-      attempts: result.number,
-      statusCode: result.statusCode,
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage ?? result.lastError,
-    });
+        errorMessage: result.errorMessage ?? result.lastError,
+      }),
+    );
   }
 }
