@@ -2,9 +2,13 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Maintenance } from '../src/api/sqlite/maintenance.js';
 import { WebhookSender } from '../src/index.js';
+import { systemClock } from '../src/shared/clock.js';
 import { GATE_WAIT_MS, WriteGate } from '../src/shared/write-gate.js';
-import { SqliteStore } from '../src/store/sqlite/store.js';
+import { SqliteDispatchStore } from '../src/store/sqlite/dispatch.js';
+import { EndpointCache } from '../src/store/sqlite/endpoint-cache.js';
+import { CHECKPOINT_WAIT_MS, SqliteStore, WAL_URGENT_BYTES } from '../src/store/sqlite/store.js';
 import { ensureBuilt } from './helpers/build.js';
 import { type Receiver, startReceiver } from './helpers/receiver.js';
 import { tempDir } from './helpers/tmp.js';
@@ -25,21 +29,51 @@ afterEach(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-const isShut = (gate: WriteGate) => Atomics.load(new Int32Array(gate.buffer), 0) === 1;
+const cellsOf = (gate: WriteGate) => new Int32Array(gate.buffer);
+const isShut = (gate: WriteGate) => Atomics.load(cellsOf(gate), 0) !== 0;
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-/** A thread that shuts the gate's memory, says so, and opens it (as WriteGate.open) when told. */
-function otherHolder(buffer: SharedArrayBuffer): Promise<{ worker: Worker; open: () => void }> {
+/** A thread that shuts the gate's memory (for up to `waitMs`), says so, and opens it (as WriteGate.open) when told. */
+function otherHolder(
+  buffer: SharedArrayBuffer,
+  waitMs: number,
+): Promise<{ worker: Worker; open: () => void }> {
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
-     const cell = new Int32Array(workerData);
-     Atomics.store(cell, 0, 1);
+     const cell = new Int32Array(workerData.buffer);
+     Atomics.store(cell, 0, workerData.waitMs);
      parentPort.postMessage('shut');
      parentPort.once('message', () => { Atomics.store(cell, 0, 0); Atomics.notify(cell, 0); });`,
-    { eval: true, workerData: buffer },
+    { eval: true, workerData: { buffer, waitMs } },
   );
   return new Promise((resolve) =>
     worker.once('message', () => resolve({ worker, open: () => worker.postMessage('open') })),
   );
+}
+
+/**
+ * A thread that acts as an emit on the gate's memory: announces itself, says so, and after `writeAfterMs`
+ * writes 1 into `log` and withdraws (as WriteGate.through); with `writeAfterMs` null it never withdraws.
+ */
+function announcedEmit(
+  buffer: SharedArrayBuffer,
+  log: SharedArrayBuffer,
+  writeAfterMs: number | null,
+): Promise<Worker> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const cells = new Int32Array(workerData.buffer);
+     Atomics.add(cells, 1, 1);
+     parentPort.postMessage('announced');
+     if (workerData.writeAfterMs !== null) {
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.writeAfterMs);
+       Atomics.store(new Int32Array(workerData.log), 0, 1);
+       Atomics.sub(cells, 1, 1);
+       Atomics.notify(cells, 1);
+     }`,
+    { eval: true, workerData: { buffer, log, writeAfterMs } },
+  );
+  return new Promise((resolve) => worker.once('message', () => resolve(worker)));
 }
 
 describe('WriteGate', () => {
@@ -56,42 +90,183 @@ describe('WriteGate', () => {
     expect(isShut(gate)).toBe(false);
   });
 
-  it('stays shut until the outermost of nested writes ends', () => {
+  it('stays shut until the outermost of nested writes ends, with the outermost hold’s wait', () => {
     const gate = new WriteGate();
     const inside = gate.hold(() => {
-      gate.hold(() => {});
-      return isShut(gate);
+      gate.hold(() => {}, 3);
+      return Atomics.load(cellsOf(gate), 0);
     });
-    expect(inside).toBe(true);
+    expect(inside).toBe(GATE_WAIT_MS);
+    expect(gate.hold(() => Atomics.load(cellsOf(gate), 0), 5)).toBe(5);
     expect(isShut(gate)).toBe(false);
   });
 
-  it('pass() returns at once when open, without waiting', () => {
+  it('through() runs the write at once when open, without waiting, and withdraws its announcement', () => {
+    const gate = new WriteGate();
     const wait = vi.spyOn(Atomics, 'wait');
-    new WriteGate().pass();
+    const announced = gate.through(() => Atomics.load(cellsOf(gate), 1));
+    expect(announced).toBe(1);
     expect(wait).not.toHaveBeenCalled();
+    expect(Atomics.load(cellsOf(gate), 1)).toBe(0);
+    expect(() =>
+      gate.through(() => {
+        throw new Error('constraint');
+      }),
+    ).toThrow('constraint');
+    expect(Atomics.load(cellsOf(gate), 1)).toBe(0);
   });
 
-  it('pass() waits while another thread holds it and returns once that thread opens it', async () => {
+  it('through() waits while another thread holds it and writes once that thread opens it', async () => {
     const gate = new WriteGate();
-    const holder = await otherHolder(gate.buffer);
+    const holder = await otherHolder(gate.buffer, 10_000);
     expect(isShut(gate)).toBe(true);
-    // The holder opens only once told, and this thread is blocked in pass() until then: the message
+    // The holder opens only once told, and this thread is blocked in through() until then: the message
     // is posted first, and its delivery does not need this thread.
     holder.open();
-    gate.pass(10_000);
-    expect(isShut(gate)).toBe(false);
+    expect(gate.through(() => isShut(gate))).toBe(false);
     await holder.worker.terminate();
   });
 
-  it('pass() gives up after its limit when the gate is never opened', async () => {
+  it('through() waits no longer than its holder allows (a catch-up checkpoint: a few ms), then writes', async () => {
     const gate = new WriteGate();
-    const holder = await otherHolder(gate.buffer);
-    gate.pass(20);
-    expect(isShut(gate)).toBe(true);
+    const holder = await otherHolder(gate.buffer, 20);
+    const wait = vi.spyOn(Atomics, 'wait');
+    expect(gate.through(() => isShut(gate))).toBe(true);
+    expect(wait).toHaveBeenCalledWith(cellsOf(gate), 0, 20, 20);
     gate.open();
-    expect(isShut(gate)).toBe(false);
     await holder.worker.terminate();
+  });
+
+  it('hold() lets an announced emit write first, then shuts the gate for its own write', async () => {
+    const gate = new WriteGate(undefined, 10_000);
+    const log = new SharedArrayBuffer(4);
+    const emit = await announcedEmit(gate.buffer, log, 50);
+    // The emit writes 50 ms after announcing itself; the hold waits for it rather than writing first.
+    const seen = gate.hold(() => ({ emitWrote: Atomics.load(new Int32Array(log), 0), shut: isShut(gate) }));
+    expect(seen).toEqual({ emitWrote: 1, shut: true });
+    await emit.terminate();
+  });
+
+  it('hold() writes anyway once an announced emit has taken longer than its yield', async () => {
+    const gate = new WriteGate(undefined, 20);
+    const log = new SharedArrayBuffer(4);
+    const emit = await announcedEmit(gate.buffer, log, null);
+    const started = performance.now();
+    const seen = gate.hold(() => ({ emitWrote: Atomics.load(new Int32Array(log), 0), shut: isShut(gate) }));
+    expect(seen).toEqual({ emitWrote: 0, shut: true });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    await emit.terminate();
+  });
+
+  it('hold() does not wait when no emit is announced', () => {
+    const wait = vi.spyOn(Atomics, 'wait');
+    new WriteGate(undefined, 10_000).hold(() => {});
+    expect(wait).not.toHaveBeenCalled();
+  });
+});
+
+describe('every write of the worker’s connection goes through the gate', () => {
+  let opened = 0;
+  function gatedStore(gate: WriteGate): SqliteStore {
+    return new SqliteStore(tmp.file(`gated-${++opened}.db`), 'hookline_', false, gate);
+  }
+  /** Wraps `target[method]` to note whether the gate was shut each time it ran. */
+  function noteGate<T extends object>(target: T, method: keyof T & string, gate: WriteGate): boolean[] {
+    const seen: boolean[] = [];
+    const original = (target[method] as (...args: unknown[]) => unknown).bind(target);
+    vi.spyOn(target, method as never).mockImplementation(((...args: unknown[]) => {
+      seen.push(isShut(gate));
+      return original(...args);
+    }) as never);
+    return seen;
+  }
+
+  it('the lease sweep and the release of a sender’s rows', async () => {
+    const gate = new WriteGate();
+    const store = gatedStore(gate);
+    try {
+      const dispatch = new SqliteDispatchStore(store, new EndpointCache(store.endpoints), 'me', {
+        threshold: 0,
+        cooloff: 1_000,
+        maxCooloff: 1_000,
+        disableAfter: 0,
+      });
+      const expired = noteGate(store.outbox, 'expireLeases', gate);
+      const released = noteGate(store.outbox, 'release', gate);
+      dispatch.expireLeases(Date.now());
+      dispatch.release('me', Date.now());
+      expect(expired).toEqual([true]);
+      expect(released).toEqual([true]);
+      expect(isShut(gate)).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the retention sweep, its vacuum and the pruning of minute counts', async () => {
+    const gate = new WriteGate();
+    const store = gatedStore(gate);
+    try {
+      const sender = new WebhookSender({ database: store.db, autoStart: false, engine: 'inline' });
+      senders.push(sender);
+      const endpoint = sender.endpoints.add({ url: 'https://hooks.example.com/a' });
+      sender.emit('order.created', {});
+      // The read creates the delivery, which then ended long ago: old enough to go.
+      expect(sender.deliveries.list({ endpointId: endpoint.id }).items).toHaveLength(1);
+      store.db
+        .prepare(`UPDATE hookline_deliveries SET status = 'succeeded', updated_at = 0, created_at = 0`)
+        .run();
+      const swept = noteGate(store.retention, 'sweepDeliveries', gate);
+      const vacuumed = noteGate(store, 'vacuumStep', gate);
+      const pruned = noteGate(store.health, 'pruneMinutes', gate);
+      const result = await new Maintenance(store, { succeeded: 1_000, failed: 1_000 }, systemClock).prune();
+      expect(result.deliveries).toBe(1);
+      expect(swept.length).toBeGreaterThan(0);
+      expect([...swept, ...vacuumed, ...pruned].every(Boolean)).toBe(true);
+      expect(vacuumed).toEqual([true]);
+      expect(pruned).toEqual([true]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the catch-up checkpoint', () => {
+  /** A store whose WAL holds `rows` KiB-rows, looked at once: the wait its checkpoint left in the gate. */
+  async function checkpointWait(rows: number): Promise<number[]> {
+    const gate = new WriteGate();
+    const store = new SqliteStore(tmp.file(`checkpoint-${rows}.db`), 'hookline_', false, gate);
+    try {
+      store.db.exec('CREATE TABLE filler (b BLOB)');
+      store.db
+        .prepare(
+          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+           INSERT INTO filler SELECT randomblob(1024) FROM n`,
+        )
+        .run(rows);
+      const waits: number[] = [];
+      const pragma = store.db.pragma.bind(store.db);
+      const spy = vi.spyOn(store.db, 'pragma').mockImplementation(((source: string, options?: object) => {
+        if (source.startsWith('wal_checkpoint')) waits.push(Atomics.load(cellsOf(gate), 0));
+        return pragma(source, options);
+      }) as never);
+      store.checkpointIfLarge();
+      spy.mockRestore();
+      expect(isShut(gate)).toBe(false);
+      return waits;
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('past the hard limit, holds emits for a few ms only: a checkpoint holds no write lock', async () => {
+    // About 3 rows a page: some 12 MB of WAL, between the hard limit and the urgent one.
+    expect(await checkpointWait(9_000)).toEqual([CHECKPOINT_WAIT_MS]);
+  });
+
+  it('past the urgent limit, holds emits as long as a write would', async () => {
+    expect(WAL_URGENT_BYTES).toBeLessThan(40 * 1024 * 1024);
+    expect(await checkpointWait(30_000)).toEqual([GATE_WAIT_MS]);
   });
 });
 
@@ -116,11 +291,11 @@ describe('the write gate in a sender', () => {
     expect(gate).toBeInstanceOf(SharedArrayBuffer);
     s.endpoints.add({ url: 'https://hooks.example.com/a' });
     const cell = new Int32Array(gate);
-    Atomics.store(cell, 0, 1);
+    Atomics.store(cell, 0, 30);
     const wait = vi.spyOn(Atomics, 'wait');
-    // Nothing opens it here: the emit waits its limit, then writes (SQLite's lock is free).
+    // Nothing opens it here: the emit waits its holder's limit, then writes (SQLite's lock is free).
     const first = s.emit('order.created', { n: 1 });
-    expect(wait).toHaveBeenCalledWith(cell, 0, 1, GATE_WAIT_MS);
+    expect(wait).toHaveBeenCalledWith(cell, 0, 30, 30);
     wait.mockClear();
     // Within the application's transaction this connection may hold the lock the worker waits for.
     const second = db.transaction(() => s.emit('order.created', { n: 2 }))();

@@ -70,8 +70,7 @@ export class Emitter {
   settle(now: number): void {
     if (!this.store.fanout.waiting()) return;
     for (let more = true; more; ) {
-      this.waitForWorker();
-      const expansion = this.settleOne.immediate(now);
+      const expansion = this.throughGate(() => this.settleOne.immediate(now));
       for (const endpointId of expansion.endpoints) this.engine.scheduled(endpointId, now);
       more = expansion.more;
     }
@@ -84,27 +83,31 @@ export class Emitter {
   // transaction better-sqlite3 uses a savepoint, so this changes nothing there.
   emit(type: unknown, payload: unknown, options: unknown, now: number): EmittedEvent {
     const event = prepare(type, payload, options, this.maxPayloadBytes, '');
-    this.waitForWorker();
-    if (this.telemetry === null) return this.insertOne.immediate(event, now, null);
-    return traced(this.telemetry, [event.type], (trace) => [this.insertOne.immediate(event, now, trace)])[0]!;
+    const { telemetry } = this;
+    if (telemetry === null) return this.throughGate(() => this.insertOne.immediate(event, now, null));
+    return this.throughGate(
+      () => traced(telemetry, [event.type], (trace) => [this.insertOne.immediate(event, now, trace)])[0]!,
+    );
   }
 
   emitMany(items: unknown, now: number): EmittedEvent[] {
     checkEventArray(items);
     const prepared = prepareMany(items, this.maxPayloadBytes);
     if (prepared.length === 0) return [];
-    this.waitForWorker();
-    if (this.telemetry === null) return this.insertMany.immediate(prepared, now, null);
+    const { telemetry } = this;
+    if (telemetry === null) return this.throughGate(() => this.insertMany.immediate(prepared, now, null));
     const types = prepared.map((event) => event.type);
-    return traced(this.telemetry, types, (trace) => this.insertMany.immediate(prepared, now, trace));
+    return this.throughGate(() =>
+      traced(telemetry, types, (trace) => this.insertMany.immediate(prepared, now, trace)),
+    );
   }
 
   /**
-   * Waits while the engine's worker writes, unless this connection is in a transaction
-   * already: it may hold the write lock the worker waits for.
+   * Runs `write` through the engine worker's write gate (see WriteGate), unless this connection is
+   * in a transaction already: it may hold the write lock the worker waits for.
    */
-  private waitForWorker(): void {
-    if (this.gate !== null && !this.store.db.inTransaction) this.gate.pass();
+  private throughGate<T>(write: () => T): T {
+    return this.gate === null || this.store.db.inTransaction ? write() : this.gate.through(write);
   }
 
   /** Writes one event, and queues it for fan-out when it matched an endpoint. */

@@ -68,12 +68,12 @@ export class Maintenance {
       // Never inside the application's open transaction on a shared connection.
       await store.outsideTransaction();
       if (!store.db.open) return total;
-      const batch = store.retention.sweepDeliveries(cutoffs, after, BATCH);
+      const batch = store.gated(() => store.retention.sweepDeliveries(cutoffs, after, BATCH));
       total.deliveries += batch.deliveries;
       total.events += batch.events;
       after = batch.last;
       if (batch.deliveries > 0) {
-        store.vacuumStep(batch.deliveries);
+        store.gated(() => store.vacuumStep(batch.deliveries));
         // Deleting and moving pages writes to the WAL too: keep it bounded while the dispatcher is idle.
         store.checkpointIfLarge();
       }
@@ -84,13 +84,17 @@ export class Maintenance {
     while (eventAfter !== null && emptyCutoff !== null) {
       await store.outsideTransaction();
       if (!store.db.open) return total;
-      const batch = store.retention.sweepEmptyEvents(emptyCutoff, eventAfter, BATCH);
+      const cutoff: number = emptyCutoff;
+      const after: number = eventAfter;
+      const batch = store.gated(() => store.retention.sweepEmptyEvents(cutoff, after, BATCH));
       total.events += batch.events;
       eventAfter = batch.last;
       await yieldToEventLoop();
     }
-    store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
-    store.health.pruneActivity(now - ACTIVITY_KEPT_MS);
+    store.gated(() => {
+      store.health.pruneMinutes(now - MINUTE_COUNTS_KEPT_MS);
+      store.health.pruneActivity(now - ACTIVITY_KEPT_MS);
+    });
     return total;
   }
 }

@@ -144,17 +144,18 @@ export class SqliteDispatchStore implements DispatchStore {
 
   expireLeases(now: number): number {
     const { outbox } = this.store;
-    let released = outbox.expireLeases(now);
+    let released = this.store.gated(() => outbox.expireLeases(now));
     // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
     // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
     for (const holder of outbox.leaseOwners()) {
-      if (holder !== this.owner && isDeadOwner(holder)) released += outbox.release(holder, now);
+      if (holder !== this.owner && isDeadOwner(holder))
+        released += this.store.gated(() => outbox.release(holder, now));
     }
     return released;
   }
 
   release(owner: string, now: number): number {
-    return this.store.outbox.release(owner, now);
+    return this.store.gated(() => this.store.outbox.release(owner, now));
   }
 
   idle(): void {

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { WebhookError } from '../../shared/errors/base.js';
 import { StoreError } from '../../shared/errors/store.js';
 import type { EndpointRow } from '../../shared/rows.js';
-import type { WriteGate } from '../../shared/write-gate.js';
+import { GATE_WAIT_MS, type WriteGate } from '../../shared/write-gate.js';
 import { BulkSql } from './bulk-sql.js';
 import { Checkpointer } from './checkpointer.js';
 import { ClaimSql } from './claim-sql.js';
@@ -32,7 +32,15 @@ const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
  * on this project's machine, mostly two fsyncs; at 2,000 emits/s, 70 MB of WAL a second, several times
  * a second). It keeps the file and its WAL small, which retention's size target counts on.
  */
-const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
+export const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
+/**
+ * How long an emit waits for the catch-up checkpoint, in ms. It takes about 2 ms, but its fsyncs
+ * sometimes take tens of ms: an emit that stops waiting writes (a checkpoint holds no write lock),
+ * and the checkpoint, which then cannot reach the WAL's end, tries again at the next look.
+ */
+export const CHECKPOINT_WAIT_MS = 5;
+/** WAL bytes past which emits wait for the catch-up checkpoint as for a write (GATE_WAIT_MS). */
+export const WAL_URGENT_BYTES = 4 * WAL_HARD_LIMIT_BYTES;
 /** Passes of the checkpoint worker before the gated checkpoint (see `catchUp`). */
 const CATCH_UP_PASSES = 2;
 /** How often, at most, a busy dispatcher looks at the WAL size, in ms. */
@@ -76,6 +84,8 @@ export class SqliteStore {
   /** Checkpoints off the application's thread (owned file databases). */
   readonly checkpointer: Checkpointer | null = null;
   private walCheckedAt = 0;
+  /** The WAL's size at the last look, in bytes. */
+  private walSize = 0;
   /**
    * Past the hard limit, with a gate: how many more passes of the checkpoint worker before
    * `finishCheckpoint`. Each pass leaves less to copy and to sync: measured, the gated checkpoint
@@ -153,8 +163,12 @@ export class SqliteStore {
     return this.gated(() => this.db.transaction(fn).immediate());
   }
 
-  /** Runs `run` with the write gate shut, when this connection has one. */
-  private gated<T>(run: () => T): T {
+  /**
+   * Runs `run`, which writes outside `write` (a statement that commits itself, a batch of its own),
+   * with the write gate shut when this connection has one: every write of the worker's connection
+   * goes through the gate, or an emit that found it open would meet SQLite's lock and sleep.
+   */
+  gated<T>(run: () => T): T {
     return this.gate === null ? run() : this.gate.hold(run);
   }
 
@@ -179,6 +193,7 @@ export class SqliteStore {
     if (now - this.walCheckedAt < WAL_CHECK_INTERVAL_MS) return;
     this.walCheckedAt = now;
     const size = fs.statSync(`${this.db.name}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    this.walSize = size;
     if (size > WAL_HARD_LIMIT_BYTES) {
       // The checkpoint worker's passes run while others keep writing, so under a steady load they
       // may never reach the end of the WAL, and the WAL only restarts (and is truncated) after one that
@@ -198,10 +213,13 @@ export class SqliteStore {
    * are two writers: without the gate the WAL grew by tens of MB a second under a steady stream and
    * never started over. With it shut the emits wait (about 2 ms), nothing else of this sender
    * writes, and the next write starts the WAL over. Without a gate this thread is the only writer.
+   * An emit waits at most CHECKPOINT_WAIT_MS for it, past WAL_URGENT_BYTES as for a write.
    */
   private finishCheckpoint(): void {
     if (!this.db.open || this.db.inTransaction) return;
-    this.gated(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
+    const checkpoint = () => this.db.pragma('wal_checkpoint(PASSIVE)');
+    if (this.gate === null) checkpoint();
+    else this.gate.hold(checkpoint, this.walSize > WAL_URGENT_BYTES ? GATE_WAIT_MS : CHECKPOINT_WAIT_MS);
   }
 
   /**
