@@ -95,7 +95,7 @@ export class SqliteStore {
 
   /**
    * @param checkpoint Start the checkpoint worker (owned files): off on a connection that never
-   *   writes results, whose WAL the engine's own connection checkpoints (and truncates).
+   *   writes results, whose WAL the engine's own connection checkpoints.
    * @param gate Shut around this connection's write transactions (the engine's worker: see WriteGate).
    */
   constructor(
@@ -128,10 +128,7 @@ export class SqliteStore {
           // A commit that crosses the auto-checkpoint threshold runs the checkpoint
           // itself and stalls emit for tens of ms: the dispatcher checkpoints instead.
           this.db.pragma('wal_autocheckpoint = 0');
-          // The commit that writes the first frame after the WAL started over cuts the file back to this
-          // connection's limit: tens of ms for an emit on a busy disk (measured: most emits over 3 ms while
-          // the worker delivered). A connection that leaves checkpoints to the engine's leaves that to it too.
-          this.db.pragma(`journal_size_limit = ${checkpoint ? WAL_CHECKPOINT_BYTES : -1}`);
+          this.db.pragma(`journal_size_limit = ${WAL_CHECKPOINT_BYTES}`);
         }
         this.db.pragma('synchronous = NORMAL');
       }
