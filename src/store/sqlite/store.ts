@@ -32,7 +32,7 @@ const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
  * on this project's machine, mostly two fsyncs; at 2,000 emits/s, 70 MB of WAL a second, several times
  * a second). It keeps the file and its WAL small, which retention's size target counts on.
  */
-export const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
+const WAL_HARD_LIMIT_BYTES = 2 * WAL_CHECKPOINT_BYTES;
 /**
  * How long an emit waits for the catch-up checkpoint, in ms. It takes about 2 ms, but its fsyncs
  * sometimes take tens of ms: an emit that stops waiting writes (a checkpoint holds no write lock),
