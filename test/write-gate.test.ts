@@ -176,8 +176,16 @@ describe('WriteGate', () => {
 
 describe('every write of the worker’s connection goes through the gate', () => {
   let opened = 0;
-  function gatedStore(gate: WriteGate): SqliteStore {
-    return new SqliteStore(tmp.file(`gated-${++opened}.db`), 'hookline_', false, gate);
+  /** A store on a fresh file with the gate, holding one event and its delivery (written by an inline sender). */
+  function gatedStoreWithADelivery(gate: WriteGate): SqliteStore {
+    const store = new SqliteStore(tmp.file(`gated-${++opened}.db`), 'hookline_', false, gate);
+    const sender = new WebhookSender({ database: store.db, autoStart: false, engine: 'inline' });
+    senders.push(sender);
+    const endpoint = sender.endpoints.add({ url: 'https://hooks.example.com/a' });
+    sender.emit('order.created', {});
+    // The read creates the delivery.
+    expect(sender.deliveries.list({ endpointId: endpoint.id }).items).toHaveLength(1);
+    return store;
   }
   /** Wraps `target[method]` to note whether the gate was shut each time it ran. */
   function noteGate<T extends object>(target: T, method: keyof T & string, gate: WriteGate): boolean[] {
@@ -192,13 +200,8 @@ describe('every write of the worker’s connection goes through the gate', () =>
 
   it('the lease sweep, the release of a dead process’s rows and of a sender’s own', async () => {
     const gate = new WriteGate();
-    const store = gatedStore(gate);
+    const store = gatedStoreWithADelivery(gate);
     try {
-      const sender = new WebhookSender({ database: store.db, autoStart: false, engine: 'inline' });
-      senders.push(sender);
-      const endpoint = sender.endpoints.add({ url: 'https://hooks.example.com/a' });
-      sender.emit('order.created', {});
-      expect(sender.deliveries.list({ endpointId: endpoint.id }).items).toHaveLength(1);
       // Leased by a process of this machine that does not exist: the sweep gives the row back at once.
       const dead = newLeaseOwner(2 ** 22 + 7);
       store.db
@@ -224,14 +227,9 @@ describe('every write of the worker’s connection goes through the gate', () =>
 
   it('the retention sweep, its vacuum, the empty events and the pruning of counts', async () => {
     const gate = new WriteGate();
-    const store = gatedStore(gate);
+    const store = gatedStoreWithADelivery(gate);
     try {
-      const sender = new WebhookSender({ database: store.db, autoStart: false, engine: 'inline' });
-      senders.push(sender);
-      const endpoint = sender.endpoints.add({ url: 'https://hooks.example.com/a' });
-      sender.emit('order.created', {});
-      // The read creates the delivery, which then ended long ago: old enough to go.
-      expect(sender.deliveries.list({ endpointId: endpoint.id }).items).toHaveLength(1);
+      // The delivery ended long ago: old enough to go.
       store.db
         .prepare(`UPDATE hookline_deliveries SET status = 'succeeded', updated_at = 0, created_at = 0`)
         .run();

@@ -20,10 +20,12 @@ export function announce(
   listening: (name: keyof SenderEvents) => boolean,
   notify: Notify,
 ): void {
+  // The delivery's notice with the attempt's fields over it.
+  const about = <T extends object>(fields: T) => Object.assign({}, notice, fields);
   if (result.logged && listening('attempt')) {
     notify(
       'attempt',
-      Object.assign({}, notice, {
+      about({
         attempt: result.number,
         statusCode: result.statusCode,
         errorCode: result.errorCode,
@@ -34,18 +36,12 @@ export function announce(
   }
   if (result.status === 'succeeded') {
     if (listening('delivered'))
-      notify(
-        'delivered',
-        Object.assign({}, notice, {
-          attempts: result.number,
-          statusCode: result.statusCode!,
-        }),
-      );
+      notify('delivered', about({ attempts: result.number, statusCode: result.statusCode! }));
   } else if (result.status === 'pending') {
     if (listening('retrying'))
       notify(
         'retrying',
-        Object.assign({}, notice, {
+        about({
           attempts: result.number,
           statusCode: result.statusCode,
           errorCode: result.errorCode,
@@ -55,7 +51,7 @@ export function announce(
   } else if (listening('failed')) {
     notify(
       'failed',
-      Object.assign({}, notice, {
+      about({
         attempts: result.number,
         statusCode: result.statusCode,
         errorCode: result.errorCode,

@@ -144,14 +144,15 @@ export class SqliteDispatchStore implements DispatchStore {
 
   expireLeases(now: number): number {
     const { outbox } = this.store;
-    let released = this.store.gated(() => outbox.expireLeases(now));
-    // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
-    // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
-    for (const holder of outbox.leaseOwners()) {
-      if (holder !== this.owner && isDeadOwner(holder))
-        released += this.store.gated(() => outbox.release(holder, now));
-    }
-    return released;
+    return this.store.gated(() => {
+      let released = outbox.expireLeases(now);
+      // A process on this machine that died (kill -9, a crash) gives its rows back now, not when
+      // their leases run out: after a restart they would otherwise wait out the attempt timeout + 10 s.
+      for (const holder of outbox.leaseOwners()) {
+        if (holder !== this.owner && isDeadOwner(holder)) released += outbox.release(holder, now);
+      }
+      return released;
+    });
   }
 
   release(owner: string, now: number): number {

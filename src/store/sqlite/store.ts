@@ -167,9 +167,10 @@ export class SqliteStore {
    * Runs `run`, which writes outside `write` (a statement that commits itself, a batch of its own),
    * with the write gate shut when this connection has one: every write of the worker's connection
    * goes through the gate, or an emit that found it open would meet SQLite's lock and sleep.
+   * `waitMs`: the longest an emit waits for it (see WriteGate.hold).
    */
-  gated<T>(run: () => T): T {
-    return this.gate === null ? run() : this.gate.hold(run);
+  gated<T>(run: () => T, waitMs?: number): T {
+    return this.gate === null ? run() : this.gate.hold(run, waitMs);
   }
 
   /**
@@ -217,9 +218,8 @@ export class SqliteStore {
    */
   private finishCheckpoint(): void {
     if (!this.db.open || this.db.inTransaction) return;
-    const checkpoint = () => this.db.pragma('wal_checkpoint(PASSIVE)');
-    if (this.gate === null) checkpoint();
-    else this.gate.hold(checkpoint, this.walSize > WAL_URGENT_BYTES ? GATE_WAIT_MS : CHECKPOINT_WAIT_MS);
+    const waitMs = this.walSize > WAL_URGENT_BYTES ? GATE_WAIT_MS : CHECKPOINT_WAIT_MS;
+    this.gated(() => this.db.pragma('wal_checkpoint(PASSIVE)'), waitMs);
   }
 
   /**
