@@ -43,6 +43,43 @@ export function foldAttempts(
   return { health: state, succeeded: ok, disable: reason };
 }
 
+/** An endpoint whose attempts in a batch ended with a success: its health is then known without reading it. */
+export interface DeliveredEndpoint {
+  endpointId: string;
+  lastSuccessAt: number;
+  /** The batch's last failure before that success (`null`: none; the stored one stands). */
+  lastFailureAt: number | null;
+  ok: number;
+  failed: number;
+}
+
+/**
+ * Each endpoint's batch when every one ended with a success, whatever came before: `foldAttempts`
+ * then leaves it healthy, with its last success, its last failure (the batch's, else the one it
+ * had), and no reason to disable it. `null` when any endpoint's last attempt failed.
+ */
+export function endedInSuccess(byEndpoint: Map<string, AttemptResult[]>): DeliveredEndpoint[] | null {
+  const delivered: DeliveredEndpoint[] = [];
+  for (const [endpointId, list] of byEndpoint) {
+    const last = list.at(-1)!;
+    if (last.status !== 'succeeded') return null;
+    let ok = 0;
+    let lastFailureAt: number | null = null;
+    for (const result of list) {
+      if (result.status === 'succeeded') ok++;
+      else lastFailureAt = result.updatedAt;
+    }
+    delivered.push({
+      endpointId,
+      lastSuccessAt: last.updatedAt,
+      lastFailureAt,
+      ok,
+      failed: list.length - ok,
+    });
+  }
+  return delivered;
+}
+
 /** Endpoints with an attempt that came back with a retry scheduled (see `record`). */
 export function retriedEndpoints(results: readonly AttemptResult[]): Set<string> {
   return new Set(results.filter((r) => r.status === 'pending').map((r) => r.endpointId));

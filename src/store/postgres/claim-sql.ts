@@ -3,6 +3,7 @@ import type { ClaimBatch, ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } f
 import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../fair-claim.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { type Queryable, run, transaction } from './db.js';
+import type { PgTurnSql } from './turn-sql.js';
 
 interface ClaimRow {
   seq: number;
@@ -93,7 +94,7 @@ function statements(s: string) {
 
 /** What one endpoint's claim transaction took, and when to look at it again. */
 interface EndpointClaim {
-  rows: ClaimRow[];
+  claimed: ClaimedDelivery[];
   /** Set when it took fewer rows than asked: when its next row is due (see `ClaimOutcome.nextDue`). */
   nextDue?: number | null;
   /** Set when the shared limits kept back rows due now: when to look again. */
@@ -118,6 +119,7 @@ export class PgClaimSql {
   constructor(
     private readonly pool: pg.Pool,
     s: string,
+    private readonly turn: PgTurnSql,
   ) {
     this.sql = statements(s);
     this.lockKey = `hookline:claim:${s}`;
@@ -136,19 +138,49 @@ export class PgClaimSql {
     for (const request of requests) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
-      const outcome = await transaction(
-        this.pool,
-        (client) => this.claimEndpoint(client, request, asked, lease),
-        (client) => this.begin(client, request.endpointId),
-      );
-      const { rows } = outcome;
-      rows.sort((a, b) => a.seq - b.seq);
-      for (const row of rows) claimed.push(toClaimed(row));
-      left -= rows.length;
+      const outcome =
+        (await this.claimInOneCall(request, asked, lease)) ??
+        (await transaction(
+          this.pool,
+          (client) => this.claimEndpoint(client, request, asked, lease),
+          (client) => this.begin(client, request.endpointId),
+        ));
+      const taken = outcome.claimed.sort((a, b) => a.seq - b.seq);
+      for (const delivery of taken) claimed.push(delivery);
+      left -= taken.length;
       if (outcome.nextDue !== undefined) nextDue.set(request.endpointId, outcome.nextDue);
       if (outcome.held !== undefined) held.set(request.endpointId, outcome.held);
     }
     return { claimed, nextDue, held };
+  }
+
+  /**
+   * An endpoint with no rate limit and no ordering is claimed by `claim_due` in one round trip
+   * (turn-functions.ts): the same lock, limits and fair split as `claimEndpoint`'s statements.
+   * `undefined`: the endpoint needs the statements, or the server refused the function.
+   */
+  private async claimInOneCall(
+    request: ClaimRequest,
+    asked: number,
+    lease: Lease,
+  ): Promise<EndpointClaim | undefined> {
+    const { endpointId } = request;
+    if (request.fifo || request.ratePerSecond !== null || !this.turn.claimsInOneCall) return undefined;
+    const odd = this.retryTakesOdd.has(endpointId);
+    const claim = await this.turn.claimDue(request, asked, lease, this.lockKey, odd);
+    if (claim === undefined) return undefined;
+    const { claimed, allowed, sending, next } = claim;
+    // As fairOrder does: each odd split gives the odd slot to the other kind next time.
+    if (allowed % 2 === 1) {
+      if (odd) this.retryTakesOdd.delete(endpointId);
+      else this.retryTakesOdd.add(endpointId);
+    }
+    if (claimed.length >= asked) return { claimed };
+    if (claimed.length === allowed && next !== null && next <= lease.now) {
+      const until = heldUntil(request, sending, null, claimed.length, lease.now);
+      return { claimed, nextDue: until, held: until };
+    }
+    return { claimed, nextDue: next };
   }
 
   /**
@@ -194,14 +226,15 @@ export class PgClaimSql {
         Math.max(now, bucket?.at ?? now),
       ]);
     }
-    if (rows.length >= asked) return { rows };
+    const claimed = rows.map(toClaimed);
+    if (rows.length >= asked) return { claimed };
     const at = await due();
     // Rows due now that only the shared limits kept back.
     if (rows.length === allowed && at !== null && at <= now) {
       const until = heldUntil(request, sending, tokens, rows.length, now);
-      return { rows, nextDue: until, held: until };
+      return { claimed, nextDue: until, held: until };
     }
-    return { rows, nextDue: at };
+    return { claimed, nextDue: at };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { AttemptResult, ClaimBatch, ClaimOutcome } from '../../engine/claims.js';
 import {
+  endedInSuccess,
   foldAttempts,
   loggedByEndpoint,
   type OutcomeTally,
@@ -58,16 +59,23 @@ export class PgDispatchStore implements DispatchStore {
    * Writes the attempts and the deliveries' new states, folds each outcome
    * into its endpoint's health (rows locked in id order, so senders recording
    * at once neither lose an update nor deadlock), and disables an endpoint
-   * that must be, all in one transaction (as `SqliteDispatchStore.record`).
+   * that must be, all in one transaction (as `SqliteDispatchStore.record`). A batch whose every
+   * endpoint ended with a success sets their health whatever it was: one call to `record_delivered`.
    */
-  record(results: readonly AttemptResult[], owner: string, now: number): Promise<RecordOutcome> {
+  async record(results: readonly AttemptResult[], owner: string, now: number): Promise<RecordOutcome> {
     const { store } = this;
+    const byEndpoint = loggedByEndpoint(results);
+    const tally = tallyOutcomes(results);
+    const retried = retriedEndpoints(results);
+    // The usual batch (no retry to check, every endpoint's last attempt a success): one call.
+    const delivered = retried.size === 0 ? endedInSuccess(byEndpoint) : null;
+    if (delivered !== null) {
+      const health = await store.turn.recordDelivered(store.pool, results, owner, delivered, now, tally);
+      return { health, disabled: [] };
+    }
     return transaction(store.pool, async (client): Promise<RecordOutcome> => {
       await store.outbox.recordIn(client, results, owner);
-      const byEndpoint = loggedByEndpoint(results);
       const outcome: RecordOutcome = { health: new Map(), disabled: [] };
-      const tally = tallyOutcomes(results);
-      const retried = retriedEndpoints(results);
       // The activity goes with the health and counts when no other write follows (see health-sql.ts's record).
       let counted = false;
       if (byEndpoint.size > 0)

@@ -8,6 +8,23 @@ import { columns, type Queryable, run } from './db.js';
 /** Rows per minute of activity: senders recording at once pick one at random. */
 const ACTIVITY_SHARDS = 8;
 
+export const minuteOf = (at: number): number => Math.floor(at / MINUTE_MS);
+
+/**
+ * A batch's activity as the statements bind it: a random shard of its minute, its counts, and
+ * whether to write it at all (`tally` given and not empty).
+ */
+export function activityParams(tally: OutcomeTally | null): [number, number, number, number, boolean] {
+  const counted = tally !== null && tally.succeeded + tally.retrying + tally.failed > 0;
+  return [
+    Math.floor(Math.random() * ACTIVITY_SHARDS),
+    tally?.succeeded ?? 0,
+    tally?.retrying ?? 0,
+    tally?.failed ?? 0,
+    counted,
+  ];
+}
+
 function statements(s: string) {
   return {
     ensure: `INSERT INTO ${s}.endpoint_health (endpoint_id) SELECT unnest($1::text[]) ORDER BY 1
@@ -90,7 +107,6 @@ export class PgHealthSql {
     const rows = endpoints.map(({ endpointId, health, ok, failed }) =>
       Object.assign({ endpointId }, health, { ok, failed }),
     );
-    const counted = tally !== null && tally.succeeded + tally.retrying + tally.failed > 0;
     await run(client, this.sql.record, [
       ...columns(rows, [
         'endpointId',
@@ -101,13 +117,9 @@ export class PgHealthSql {
         'circuitOpenUntil',
         'circuitOpens',
       ]),
-      Math.floor(at / MINUTE_MS),
+      minuteOf(at),
       ...columns(rows, ['ok', 'failed']),
-      Math.floor(Math.random() * ACTIVITY_SHARDS),
-      tally?.succeeded ?? 0,
-      tally?.retrying ?? 0,
-      tally?.failed ?? 0,
-      counted,
+      ...activityParams(tally),
     ]);
   }
 

@@ -74,6 +74,29 @@ function statements(s: string) {
 }
 
 /**
+ * The values `record` binds, in order ($1 to $17): the deliveries' new states, the lease owner,
+ * then the attempts that made a request. `record_delivered` (turn-functions.ts) takes the same first.
+ */
+export function recordParams(results: readonly AttemptResult[], owner: string): unknown[] {
+  const logged = results.filter((r) => r.logged);
+  return [
+    ...columns(results, ['seq', 'status', 'number', 'nextAttemptAt', 'statusCode', 'lastError', 'updatedAt']),
+    owner,
+    ...columns(logged, [
+      'seq',
+      'number',
+      'startedAt',
+      'durationMs',
+      'statusCode',
+      'responseHeaders',
+      'responseBody',
+      'errorCode',
+      'errorMessage',
+    ]),
+  ];
+}
+
+/**
  * The hot path: inserting events (with a NOTIFY on `channel`), recording
  * attempts, manual retries, and leases.
  */
@@ -158,30 +181,7 @@ export class PgOutboxSql {
 
   /** Writes a batch of attempt results inside the caller's transaction. */
   async recordIn(client: Queryable, results: readonly AttemptResult[], owner: string): Promise<void> {
-    const logged = results.filter((r) => r.logged);
-    await run(client, this.sql.record, [
-      ...columns(results, [
-        'seq',
-        'status',
-        'number',
-        'nextAttemptAt',
-        'statusCode',
-        'lastError',
-        'updatedAt',
-      ]),
-      owner,
-      ...columns(logged, [
-        'seq',
-        'number',
-        'startedAt',
-        'durationMs',
-        'statusCode',
-        'responseHeaders',
-        'responseBody',
-        'errorCode',
-        'errorMessage',
-      ]),
-    ]);
+    await run(client, this.sql.record, recordParams(results, owner));
   }
 
   /**

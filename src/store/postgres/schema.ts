@@ -1,3 +1,4 @@
+import { PG_TURN_FUNCTIONS } from './turn-functions.js';
 /**
  * The PostgreSQL schema as numbered, append-only migrations, the same
  * mechanism as the SQLite store (`src/store/schema.ts`, applied by `migrate.ts`), in a schema of its
@@ -171,4 +172,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     version      BIGINT NOT NULL
   );
   `,
+  // 6: a turn's usual claim and record, each one round trip (see claim-call.ts and record-call.ts)
+  PG_TURN_FUNCTIONS,
 ];

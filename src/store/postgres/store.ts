@@ -9,6 +9,7 @@ import { PgHealthSql } from './health-sql.js';
 import { PgLogSql } from './log-sql.js';
 import { PgOutboxSql } from './outbox-sql.js';
 import { PgRetentionSql } from './retention-sql.js';
+import { PgTurnSql } from './turn-sql.js';
 /**
  * The PostgreSQL store: one pool, one schema, and its statements grouped as on
  * SQLite (`src/store/sqlite/store.ts`). All values are bound; the only interpolated
@@ -24,6 +25,8 @@ export class PgStore {
   readonly outbox: PgOutboxSql;
   readonly fanout: PgFanoutSql;
   readonly claims: PgClaimSql;
+  /** A turn's usual claim and record, each in one call (migration 6). */
+  readonly turn: PgTurnSql;
   readonly health: PgHealthSql;
   readonly bulk: PgBulkSql;
   readonly retention: PgRetentionSql;
@@ -38,7 +41,8 @@ export class PgStore {
     this.fanout = new PgFanoutSql(pool, this.s, `hookline:${schema}`, this.channel);
     this.endpoints = new PgEndpointSql(pool, this.s, this.fanout);
     this.outbox = new PgOutboxSql(pool, this.s, this.channel, this.fanout.lockKey);
-    this.claims = new PgClaimSql(pool, this.s);
+    this.turn = new PgTurnSql(pool, this.s);
+    this.claims = new PgClaimSql(pool, this.s, this.turn);
     this.health = new PgHealthSql(pool, this.s);
     this.bulk = new PgBulkSql(pool, this.s);
     this.retention = new PgRetentionSql(pool, this.s);
