@@ -1,13 +1,14 @@
 // The turn functions of migration 6 (claim_due, record_delivered) against the statements they
 // stand for: the same batches on two schemas built alike, one each way, must write the same rows.
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { AttemptResult, ClaimBatch } from '../src/engine/claims.js';
 import { foldAttempts, loggedByEndpoint, tallyOutcomes } from '../src/engine/fold-outcomes.js';
 import { PgWebhookSender } from '../src/postgres.js';
 import { HEALTHY } from '../src/shared/circuit.js';
 import { transaction } from '../src/store/postgres/db.js';
 import { PgDispatchStore } from '../src/store/postgres/dispatch.js';
+import { PgEndpointCache } from '../src/store/postgres/endpoint-cache.js';
 import { PgStore } from '../src/store/postgres/store.js';
 import { dropSchema, PG_URL, probePostgres, uniqueSchema } from './helpers/postgres.js';
 
@@ -235,5 +236,58 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
     expect(x.health[0]).toMatchObject({ consecutive_failures: 0, circuit_open_until: null });
     expect(Number(x.health[0].last_failure_at)).toBe(NOW + 100);
     expect(x.attempts).toHaveLength(4);
+  });
+
+  it("plans without reading the endpoints' version when this turn's record read it, and reads it otherwise", async () => {
+    const { store, endpointId, pool } = await schemaWith({ first: 4, retries: 0 });
+    const cache = new PgEndpointCache(store.endpoints);
+    const circuit = { threshold: 5, cooloff: 1_000, maxCooloff: 60_000, disableAfter: 0 };
+    const dispatch = new PgDispatchStore(store, cache, 'me', circuit);
+    expect((await dispatch.endpoints()).map((e) => e.id)).toEqual([endpointId]);
+    const refresh = vi.spyOn(cache, 'refresh');
+    const deliver = async () => {
+      dispatch.turnStarted();
+      const { claimed } = await store.claims.claim(batch(endpointId, 1));
+      await dispatch.record(resultsFor(claimed, ['succeeded']), 'me', NOW + 200);
+    };
+    // A turn that recorded plans from the cache: it is at the version the record read.
+    await deliver();
+    await dispatch.endpoints();
+    expect(refresh).not.toHaveBeenCalled();
+    // Read once: a second look in the same turn reads, as does a turn that recorded nothing.
+    await dispatch.endpoints();
+    expect(refresh).toHaveBeenCalledTimes(1);
+    await deliver();
+    dispatch.turnStarted();
+    await dispatch.endpoints();
+    expect(refresh).toHaveBeenCalledTimes(2);
+    // A change committed before the record: the record reads the new version and the plan reads the change.
+    await pool.query(`UPDATE ${store.s}.meta SET value = value + 1 WHERE key = 'endpoints_version'`);
+    await deliver();
+    await dispatch.endpoints();
+    expect(refresh).toHaveBeenCalledTimes(3);
+    await deliver();
+    await dispatch.endpoints();
+    expect(refresh).toHaveBeenCalledTimes(3);
+  });
+
+  it("claim_due's commit does not wait for the disk, and the session's setting is left as it was", async () => {
+    const { store, endpointId, pool } = await schemaWith({ first: 2, retries: 0 });
+    const client = await pool.connect();
+    try {
+      const show = async () => (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
+      expect(await show()).toBe('on');
+      await client.query('BEGIN');
+      const { rows } = await client.query(
+        `SELECT count(o_seq)::int AS n FROM ${store.s}.claim_due($1, $2, 2, 8, false, $3, 'me', $4)`,
+        [`hookline:claim:${store.s}`, endpointId, NOW + 30_000, NOW],
+      );
+      expect(rows[0].n).toBe(2);
+      expect(await show()).toBe('off');
+      await client.query('COMMIT');
+      expect(await show()).toBe('on');
+    } finally {
+      client.release();
+    }
   });
 });

@@ -173,6 +173,7 @@ export class Dispatcher {
     try {
       do {
         this.again = false;
+        this.store.turnStarted?.();
         if (this.store.busy()) {
           this.retryWhenFree();
           return;
@@ -271,8 +272,7 @@ export class Dispatcher {
 
   private checkIdle(): void {
     if (this.idleWaiters.length === 0) return;
-    // A turn already queued by a wake (an emit that came while an asynchronous claim was out) may
-    // find more: not idle until it has run.
+    // A turn queued by a wake (an emit while an asynchronous claim was out) may find more: not idle yet.
     const idle =
       !this.running ||
       (this.attempts.inFlight === 0 &&

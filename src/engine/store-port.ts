@@ -59,6 +59,8 @@ export interface DispatchStore {
   release(owner: string, now: number): MaybePromise<number>;
   /** The enabled endpoint, from a cache that follows changes made by any process. */
   endpoint(id: string): MaybePromise<LiveEndpoint | undefined>;
+  /** Optional: a turn begins (what the store read in an earlier one may be stale now). */
+  turnStarted?(): void;
   /** Called when the dispatcher has a quiet moment (WAL checkpoint). */
   idle(): MaybePromise<void>;
 }

@@ -3,7 +3,7 @@ import type { ClaimBatch, ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } f
 import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../fair-claim.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { type Queryable, run, transaction } from './db.js';
-import type { PgTurnSql } from './turn-sql.js';
+import type { EndpointClaim, PgTurnSql } from './turn-sql.js';
 
 interface ClaimRow {
   seq: number;
@@ -92,15 +92,6 @@ function statements(s: string) {
   };
 }
 
-/** What one endpoint's claim transaction took, and when to look at it again. */
-interface EndpointClaim {
-  claimed: ClaimedDelivery[];
-  /** Set when it took fewer rows than asked: when its next row is due (see `ClaimOutcome.nextDue`). */
-  nextDue?: number | null;
-  /** Set when the shared limits kept back rows due now: when to look again. */
-  held?: number;
-}
-
 /**
  * Claiming due deliveries under a lease. Each statement locks its rows with
  * `FOR UPDATE SKIP LOCKED`: senders claiming at once take different rows,
@@ -138,8 +129,9 @@ export class PgClaimSql {
     for (const request of requests) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
+      // No rate limit and no ordering: `claim_due`, one round trip (turn-sql.ts).
       const outcome =
-        (await this.claimInOneCall(request, asked, lease)) ??
+        (await this.turn.claimEndpoint(request, asked, lease, this.lockKey, this.retryTakesOdd)) ??
         (await transaction(
           this.pool,
           (client) => this.claimEndpoint(client, request, asked, lease),
@@ -155,44 +147,17 @@ export class PgClaimSql {
   }
 
   /**
-   * An endpoint with no rate limit and no ordering is claimed by `claim_due` in one round trip
-   * (turn-functions.ts): the same lock, limits and fair split as `claimEndpoint`'s statements.
-   * `undefined`: the endpoint needs the statements, or the server refused the function.
-   */
-  private async claimInOneCall(
-    request: ClaimRequest,
-    asked: number,
-    lease: Lease,
-  ): Promise<EndpointClaim | undefined> {
-    const { endpointId } = request;
-    if (request.fifo || request.ratePerSecond !== null || !this.turn.claimsInOneCall) return undefined;
-    const odd = this.retryTakesOdd.has(endpointId);
-    const claim = await this.turn.claimDue(request, asked, lease, this.lockKey, odd);
-    if (claim === undefined) return undefined;
-    const { claimed, allowed, sending, next } = claim;
-    // As fairOrder does: each odd split gives the odd slot to the other kind next time.
-    if (allowed % 2 === 1) {
-      if (odd) this.retryTakesOdd.delete(endpointId);
-      else this.retryTakesOdd.add(endpointId);
-    }
-    if (claimed.length >= asked) return { claimed };
-    if (claimed.length === allowed && next !== null && next <= lease.now) {
-      const until = heldUntil(request, sending, null, claimed.length, lease.now);
-      return { claimed, nextDue: until, held: until };
-    }
-    return { claimed, nextDue: next };
-  }
-
-  /**
-   * Opens an endpoint's claim and takes its advisory lock, in one round trip (a simple query of two
-   * statements, so the keys are escaped by the driver, not bound). Read committed whatever the
+   * Opens an endpoint's claim and takes its advisory lock, in one round trip (a simple query of
+   * three statements, so the keys are escaped by the driver, not bound). Read committed whatever the
    * server's default: each statement after the lock must see what the claims that held it before
-   * committed. Two int4 keys (a space apart from the one-key locks, migrate.ts's included): the
-   * schema under a constant of hookline's own, and the endpoint. Claims of other endpoints never wait.
+   * committed. Its commit does not wait for the disk, as `claim_due`'s (turn-functions.ts). Two
+   * int4 keys (a space apart from the one-key locks, migrate.ts's included): the schema under a
+   * constant of hookline's own, and the endpoint. Claims of other endpoints never wait.
    */
   private begin(client: pg.PoolClient, endpointId: string): string {
     const key = (text: string) => `hashtext(${client.escapeLiteral(text)})`;
-    return `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${key(this.lockKey)}, ${key(endpointId)})`;
+    const lock = `SELECT pg_advisory_xact_lock(${key(this.lockKey)}, ${key(endpointId)})`;
+    return `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off; ${lock}`;
   }
 
   /**

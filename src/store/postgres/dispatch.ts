@@ -17,6 +17,7 @@ import type { PgStore } from './store.js';
 /** What the dispatcher reads of the endpoints (`PgEndpointCache`: the enabled ones, following every sender's changes). */
 export interface PgEndpointSource {
   refresh(): Promise<void>;
+  isAt(version: number): boolean;
   all(): readonly LiveEndpoint[];
   get(id: string): LiveEndpoint | undefined;
   matching(type: string, tenant: string | null): readonly LiveEndpoint[];
@@ -27,6 +28,9 @@ export interface PgEndpointSource {
  * through a client of the application, so `busy()` is always false.
  */
 export class PgDispatchStore implements DispatchStore {
+  /** `endpoints_version` as this turn's record read it (see `endpoints`). */
+  private versionThisTurn: number | undefined;
+
   constructor(
     private readonly store: PgStore,
     private readonly cache: PgEndpointSource,
@@ -38,9 +42,21 @@ export class PgDispatchStore implements DispatchStore {
     return false;
   }
 
+  /**
+   * The endpoints, read again when they changed. A record by `record_delivered` earlier in this
+   * turn read their version: when the cache is at it, the turn plans without a read of its own
+   * (a round trip), and sees every change that committed before the record.
+   */
   async endpoints(): Promise<readonly LiveEndpoint[]> {
-    await this.cache.refresh();
+    const seen = this.versionThisTurn;
+    this.versionThisTurn = undefined;
+    if (seen === undefined || !this.cache.isAt(seen)) await this.cache.refresh();
     return this.cache.all();
+  }
+
+  /** What an earlier turn's record read of the endpoints says nothing of this one. */
+  turnStarted(): void {
+    this.versionThisTurn = undefined;
   }
 
   endpoint(id: string): LiveEndpoint | undefined {
@@ -70,8 +86,9 @@ export class PgDispatchStore implements DispatchStore {
     // The usual batch (no retry to check, every endpoint's last attempt a success): one call.
     const delivered = retried.size === 0 ? endedInSuccess(byEndpoint) : null;
     if (delivered !== null) {
-      const health = await store.turn.recordDelivered(store.pool, results, owner, delivered, now, tally);
-      return { health, disabled: [] };
+      const written = await store.turn.recordDelivered(store.pool, results, owner, delivered, now, tally);
+      this.versionThisTurn = written.endpointsVersion;
+      return { health: written.health, disabled: [] };
     }
     return transaction(store.pool, async (client): Promise<RecordOutcome> => {
       await store.outbox.recordIn(client, results, owner);

@@ -32,6 +32,11 @@ export class PgEndpointCache extends LoggedEndpoints {
     return this.queued;
   }
 
+  /** Whether the cache holds the endpoints as of `version` (as `endpoints_version` was read elsewhere). */
+  isAt(version: number): boolean {
+    return this.version === version;
+  }
+
   private start(): Promise<void> {
     const refreshing = this.load().finally(() => {
       this.refreshing = null;

@@ -16,7 +16,8 @@
  *   which such a batch sets whatever it was (healthy, with its last success and, when the batch
  *   failed before it, its last failure), in endpoint order as `lockIn` locks them, then the
  *   activity and the minutes, as `PgHealthSql.recordIn` writes them. It returns each endpoint's
- *   last failure as stored.
+ *   last failure as stored, and on a last row with a NULL endpoint `endpoints_version`: the turn
+ *   that records goes on to plan without a read of its own (see `PgDispatchStore.endpoints`).
  *
  * Never edit this text once shipped: a change is a new migration (`CREATE OR REPLACE`).
  */
@@ -40,6 +41,9 @@ export const PG_TURN_FUNCTIONS = `
     IF current_setting('transaction_isolation') <> 'read committed' THEN
       RAISE EXCEPTION 'hookline: claim_due needs READ COMMITTED' USING ERRCODE = 'HL001';
     END IF;
+    -- A lease needs no flush to disk before the answer: one lost with the server's crash leaves its
+    -- rows pending, to be sent again, as a lease that runs out does. The record's commit flushes it.
+    PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_advisory_xact_lock(hashtext(p_lock), hashtext(p_endpoint));
     SELECT count(*) INTO v_sending FROM {s}.deliveries WHERE endpoint_id = p_endpoint AND status = 'sending';
     v_allowed := greatest(0, least(p_asked, p_cap - v_sending));
@@ -107,7 +111,7 @@ export const PG_TURN_FUNCTIONS = `
     h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
     p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
     p_count BOOLEAN)
-  RETURNS TABLE (o_endpoint TEXT, o_last_failure BIGINT)
+  RETURNS TABLE (o_endpoint TEXT, o_last_failure BIGINT, o_version BIGINT)
   LANGUAGE plpgsql VOLATILE AS $fn$
   BEGIN
     INSERT INTO {s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
@@ -131,7 +135,7 @@ export const PG_TURN_FUNCTIONS = `
           last_failure_at = coalesce(excluded.last_failure_at, h.last_failure_at),
           circuit_open_until = NULL, circuit_opens = 0
         RETURNING h.endpoint_id, h.last_failure_at)
-      SELECT put.endpoint_id, put.last_failure_at FROM put;
+      SELECT put.endpoint_id, put.last_failure_at, NULL::BIGINT FROM put;
     IF p_count THEN
       INSERT INTO {s}.activity AS a (minute, shard, succeeded, retrying, failed)
       VALUES (p_minute, p_shard, p_succeeded, p_retrying, p_failed)
@@ -142,6 +146,7 @@ export const PG_TURN_FUNCTIONS = `
     SELECT t.id, p_minute, t.ok, t.failed FROM unnest(h_endpoint, h_ok, h_failed) AS t(id, ok, failed)
     ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded,
       failed = m.failed + excluded.failed;
+    RETURN QUERY SELECT NULL::TEXT, NULL::BIGINT, value FROM {s}.meta WHERE key = 'endpoints_version';
   END
   $fn$;
 `;

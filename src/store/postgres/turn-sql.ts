@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { AttemptResult, ClaimedDelivery, ClaimRequest, Lease } from '../../engine/claims.js';
 import type { DeliveredEndpoint, OutcomeTally } from '../../engine/fold-outcomes.js';
 import { HEALTHY, type HealthState } from '../../shared/circuit.js';
+import { heldUntil } from '../fair-claim.js';
 import { type Queryable, run } from './db.js';
 import { activityParams, minuteOf } from './health-sql.js';
 import { recordParams } from './outbox-sql.js';
@@ -22,13 +23,13 @@ interface ClaimDueRow {
   o_next: number | null;
 }
 
-/** One endpoint's claim by `claim_due`: the rows it leased, and what the limits let it take. */
-export interface DueClaim {
+/** What one endpoint's claim took, and when to look at it again. */
+export interface EndpointClaim {
   claimed: ClaimedDelivery[];
-  allowed: number;
-  sending: number;
-  /** When the endpoint's next pending row is due; read only when fewer rows than asked were taken. */
-  next: number | null;
+  /** Set when it took fewer rows than asked: when its next row is due (see `ClaimOutcome.nextDue`). */
+  nextDue?: number | null;
+  /** Set when the shared limits kept back rows due now: when to look again. */
+  held?: number;
 }
 
 /** The `claim_due` function's refusal outside READ COMMITTED (see turn-functions.ts). */
@@ -55,24 +56,29 @@ export class PgTurnSql {
   }
 
   /**
-   * Leases up to `asked` of the endpoint's due rows (no rate limit, no ordering), as
-   * `PgClaimSql.claimEndpoint` does; `undefined` when the server refused (not READ COMMITTED).
+   * Leases up to `asked` of the endpoint's due rows by `claim_due`, as `PgClaimSql.claimEndpoint`
+   * does with its statements (the same lock, shared limits and fair split; `retryTakesOdd` is
+   * theirs). `undefined`: the endpoint needs the statements (a rate limit, ordering), or the
+   * server refused the function (not READ COMMITTED), from then on.
    */
-  async claimDue(
+  async claimEndpoint(
     request: ClaimRequest,
     asked: number,
     lease: Lease,
     lockKey: string,
-    oddToRetry: boolean,
-  ): Promise<DueClaim | undefined> {
+    retryTakesOdd: Set<string>,
+  ): Promise<EndpointClaim | undefined> {
+    const { endpointId } = request;
+    if (request.fifo || request.ratePerSecond !== null || !this.claimsInOneCall) return undefined;
+    const odd = retryTakesOdd.has(endpointId);
     let rows: ClaimDueRow[];
     try {
       rows = await run<ClaimDueRow>(this.pool, this.sql.claimDue, [
         lockKey,
-        request.endpointId,
+        endpointId,
         asked,
         request.cap,
-        oddToRetry,
+        odd,
         lease.until,
         lease.owner,
         lease.now,
@@ -82,14 +88,25 @@ export class PgTurnSql {
       this.claimsInOneCall = false;
       return undefined;
     }
-    const last = rows.at(-1)!;
+    const { o_allowed: allowed, o_sending: sending, o_next: next } = rows.at(-1)!;
     const claimed = rows.flatMap((row) => (row.o_seq === null ? [] : [toClaimed(row, row.o_seq)]));
-    return { claimed, allowed: last.o_allowed, sending: last.o_sending, next: last.o_next };
+    // As fairOrder does: each odd split gives the odd slot to the other kind next time.
+    if (allowed % 2 === 1) {
+      if (odd) retryTakesOdd.delete(endpointId);
+      else retryTakesOdd.add(endpointId);
+    }
+    if (claimed.length >= asked) return { claimed };
+    // Rows due now that only the shared limits kept back.
+    if (claimed.length === allowed && next !== null && next <= lease.now) {
+      const until = heldUntil(request, sending, null, claimed.length, lease.now);
+      return { claimed, nextDue: until, held: until };
+    }
+    return { claimed, nextDue: next };
   }
 
   /**
    * Records a batch in which every endpoint's last attempt succeeded, in one statement, and
-   * returns each endpoint's health as written (see `record_delivered`).
+   * returns each endpoint's health as written and `endpoints_version` as of the record (see `record_delivered`).
    */
   async recordDelivered(
     db: Queryable,
@@ -98,9 +115,9 @@ export class PgTurnSql {
     endpoints: readonly DeliveredEndpoint[],
     at: number,
     tally: OutcomeTally,
-  ): Promise<Map<string, HealthState>> {
+  ): Promise<{ health: Map<string, HealthState>; endpointsVersion: number }> {
     const sorted = [...endpoints].sort((a, b) => (a.endpointId < b.endpointId ? -1 : 1));
-    const rows = await run<{ o_endpoint: string; o_last_failure: number | null }>(
+    const rows = await run<{ o_endpoint: string | null; o_last_failure: number | null; o_version: number }>(
       db,
       this.sql.recordDelivered,
       [
@@ -115,16 +132,16 @@ export class PgTurnSql {
       ],
     );
     const success = new Map(sorted.map((e) => [e.endpointId, e.lastSuccessAt]));
-    return new Map(
-      rows.map((row) => [
-        row.o_endpoint,
-        // Object.assign, not a spread followed by more keys (V8's slow path on Node 20, see announce.ts).
-        Object.assign({}, HEALTHY, {
-          lastSuccessAt: success.get(row.o_endpoint)!,
-          lastFailureAt: row.o_last_failure,
-        }),
-      ]),
-    );
+    const health = new Map<string, HealthState>();
+    for (const { o_endpoint: endpointId, o_last_failure: lastFailureAt } of rows) {
+      if (endpointId === null) continue;
+      // Object.assign, not a spread followed by more keys (V8's slow path on Node 20, see announce.ts).
+      health.set(
+        endpointId,
+        Object.assign({}, HEALTHY, { lastSuccessAt: success.get(endpointId)!, lastFailureAt }),
+      );
+    }
+    return { health, endpointsVersion: rows.at(-1)!.o_version };
   }
 }
 
