@@ -51,7 +51,7 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
     const store = new PgStore(pool, schema);
     const s = store.s;
     // In seq order: first attempts due now, retries due now, rows due later, rows leased elsewhere.
-    await pool.query(`UPDATE ${s}.deliveries SET next_attempt_at = $1`, [NOW - 1_000]);
+    await pool.query(`UPDATE ${s}.deliveries SET next_attempt_at = $1, updated_at = $1`, [NOW - 1_000]);
     const seqs = (await pool.query<{ seq: string }>(`SELECT seq FROM ${s}.deliveries ORDER BY seq`)).rows.map(
       (r) => Number(r.seq),
     );
@@ -289,5 +289,129 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
     } finally {
       client.release();
     }
+  });
+
+  describe('record_then_claim: a turn in one call', () => {
+    const circuit = { threshold: 5, cooloff: 1_000, maxCooloff: 60_000, disableAfter: 0 };
+    const lease = { owner: 'me', now: NOW, until: NOW + 30_000 };
+    /** A dispatch store on a schema with `first` due rows, two of them leased by this sender (to record). */
+    async function turnOn(first: number) {
+      const built = await schemaWith({ first, retries: 0 });
+      const cache = new PgEndpointCache(built.store.endpoints);
+      const dispatch = new PgDispatchStore(built.store, cache, 'me', circuit);
+      await dispatch.endpoints();
+      const { claimed } = await built.store.claims.claim(batch(built.endpointId, 2));
+      return { ...built, cache, dispatch, results: resultsFor(claimed, ['failed', 'succeeded']) };
+    }
+    const planOf =
+      (endpointId: string, max: number, more: string[] = []) =>
+      () => ({
+        requests: [endpointId, ...more].map((id) => ({
+          endpointId: id,
+          max,
+          fifo: false,
+          cap: 8,
+          ratePerSecond: null,
+        })),
+        budget: 16,
+      });
+
+    it('records, then claims in the same call what claim_due would, and writes what record_delivered would', async () => {
+      const one = await turnOn(6);
+      const two = await turnOn(6);
+      const out = await one.dispatch.recordThenClaim(one.results, lease, planOf(one.endpointId, 3));
+      const recorded = await two.dispatch.record(two.results, 'me', NOW);
+      const claimed = await two.store.claims.claim(batch(two.endpointId, 3));
+      const claim = out?.claim;
+      if (claim === undefined || claim === 'moved' || claim === 'separately')
+        throw new Error(`claimed apart: ${claim}`);
+      expect(summary(claim)).toEqual(summary(claimed));
+      expect(out!.recorded.health.get(one.endpointId)).toEqual(recorded.health.get(two.endpointId));
+      const [x, y] = [await written(one), await written(two)];
+      const id = (rows: Record<string, unknown>[]) => rows.map(({ endpoint_id: _, ...rest }) => rest);
+      expect({ ...x, health: id(x.health), minutes: id(x.minutes) }).toEqual({
+        ...y,
+        health: id(y.health),
+        minutes: id(y.minutes),
+      });
+      expect(x.deliveries.filter((d) => d.lease_owner === 'me')).toHaveLength(3);
+    });
+
+    it('records but claims nothing when the endpoints changed since the cache read them', async () => {
+      const t = await turnOn(6);
+      await t.pool.query(`UPDATE ${t.store.s}.meta SET value = value + 1 WHERE key = 'endpoints_version'`);
+      const out = await t.dispatch.recordThenClaim(t.results, lease, planOf(t.endpointId, 3));
+      expect(out?.claim).toBe('moved');
+      const rows = (await written(t)).deliveries;
+      expect(rows.filter((d) => d.status === 'succeeded' || d.status === 'failed')).toHaveLength(2);
+      expect(rows.filter((d) => d.lease_owner === 'me')).toHaveLength(0);
+      // The turn's plan then reads the endpoints again.
+      const refresh = vi.spyOn(t.cache, 'refresh');
+      await t.dispatch.endpoints();
+      expect(refresh).toHaveBeenCalledTimes(1);
+    });
+
+    it('leaves a plan of several endpoints to the caller, and refuses a batch whose last attempt failed', async () => {
+      const t = await turnOn(6);
+      const plan = vi.fn(planOf(t.endpointId, 3, ['ep_other']));
+      const failedLast = resultsFor(
+        t.results.map((r) => ({ seq: r.seq, endpointId: r.endpointId, attemptCount: 0 })),
+        ['succeeded', 'failed'],
+      );
+      expect(await t.dispatch.recordThenClaim(failedLast, lease, plan)).toBeUndefined();
+      expect(plan).not.toHaveBeenCalled();
+      expect((await written(t)).attempts).toHaveLength(0);
+      const out = await t.dispatch.recordThenClaim(t.results, lease, plan);
+      expect(out?.claim).toBe('separately');
+      expect((await written(t)).attempts).toHaveLength(2);
+    });
+
+    it('commits the record as the session is set (on disk), though its claim does not wait', async () => {
+      const t = await turnOn(6);
+      const client = await t.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const sql = `SELECT count(o_seq)::int AS n FROM ${t.store.s}.record_then_claim(${Array.from({ length: 37 }, (_, i) => `$${i + 1}`).join(', ')})`;
+        const version = (
+          await client.query(`SELECT value FROM ${t.store.s}.meta WHERE key = 'endpoints_version'`)
+        ).rows[0].value;
+        const ep = {
+          endpointId: t.endpointId,
+          lastSuccessAt: NOW + 110,
+          lastFailureAt: NOW + 100,
+          ok: 1,
+          failed: 1,
+        };
+        const { recordParams } = await import('../src/store/postgres/outbox-sql.js');
+        const { rows } = await client.query(sql, [
+          ...recordParams(t.results, 'me'),
+          [ep.endpointId],
+          [ep.lastSuccessAt],
+          [ep.lastFailureAt],
+          [1],
+          [1],
+          Math.floor(NOW / 60_000),
+          0,
+          1,
+          0,
+          1,
+          true,
+          version,
+          `hookline:claim:${t.store.s}`,
+          t.endpointId,
+          3,
+          8,
+          false,
+          NOW + 30_000,
+          'me',
+          NOW,
+        ]);
+        expect(rows[0].n).toBe(3);
+        expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    });
   });
 });

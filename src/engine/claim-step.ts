@@ -133,6 +133,69 @@ export async function recordThenClaim(
 }
 
 /**
+ * A turn on an asynchronous store: a fan-out pass, then the record and the claim, in one call
+ * when the store can (`recordWithClaim`). `claiming` says whether the dispatcher still claims
+ * (not closing); `undefined`: it stopped while the record was out.
+ */
+export async function asyncStep(
+  ctx: StepContext,
+  flush: () => Promise<void>,
+  claiming: () => boolean,
+): Promise<ClaimStep | NoClaim | undefined> {
+  // Before the planner's mark: the endpoints a pass makes due are not hints that came in while the claim
+  // was out (which would make the claim's word on them look stale).
+  await fanOut(ctx);
+  const mark = ctx.planner.mark();
+  const step = claiming() ? await recordWithClaim(ctx, mark) : undefined;
+  if (step !== undefined) return step;
+  await flush();
+  if (!claiming()) return undefined;
+  return claimStep(ctx, mark);
+}
+
+/**
+ * The finished attempts and the claim in one call of the store's (`recordThenClaim`), planned
+ * before the record with the endpoints as the store holds them (it checks that they did not
+ * change) and the health as this process knew it (a success that closes a circuit is seen
+ * by the next turn's plan). `undefined`: the store cannot for this batch.
+ */
+async function recordWithClaim(ctx: StepContext, mark: number): Promise<ClaimStep | NoClaim | undefined> {
+  const { store, results, planner } = ctx;
+  const free = ctx.attempts.free;
+  if (store.recordThenClaim === undefined || results.pending === 0 || free <= 0) return undefined;
+  const batch = results.take();
+  const now = ctx.now();
+  const lease = ctx.lease(now);
+  let outcome: Awaited<ReturnType<NonNullable<DispatchStore['recordThenClaim']>>>;
+  try {
+    outcome = await store.recordThenClaim(
+      batch.map((f) => f.result),
+      lease,
+      (endpoints) => ({ requests: planner.plan(endpoints, now, free), budget: free }),
+    );
+  } catch (error) {
+    results.restore(batch);
+    throw error;
+  }
+  if (outcome === undefined) {
+    results.restore(batch);
+    return undefined;
+  }
+  results.recorded(batch, outcome.recorded, now);
+  results.announce(batch, outcome.recorded.disabled);
+  const { plan, claim } = outcome;
+  if (claim === 'moved') return claimStep(ctx, mark);
+  if (claim !== 'separately') return { plan: plan.requests, claim, now, mark };
+  if (store.busy()) return 'busy';
+  return {
+    plan: plan.requests,
+    claim: await store.claim({ requests: plan.requests, budget: plan.budget, lease }),
+    now,
+    mark,
+  };
+}
+
+/**
  * Teaches the planner what a claim found and launches what it took. Rows
  * waiting for a rate-limit token, or held back by a limit shared with other
  * senders, are due too: drain() waits for them, and `tokenAt` brings the next

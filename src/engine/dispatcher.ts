@@ -3,9 +3,8 @@ import { holdOpen } from '../shared/hold-open.js';
 import { Attempts } from './attempts.js';
 import { CircuitWatch } from './circuit-watch.js';
 import {
+  asyncStep,
   type ClaimStep,
-  claimStep,
-  fanOut,
   type NoClaim,
   recordThenClaim,
   refresh,
@@ -184,13 +183,13 @@ export class Dispatcher {
         if (recordAndClaim !== undefined && this.running && !this.closing) {
           step = await recordThenClaim(this.step, recordAndClaim.bind(this.store));
         } else {
-          // Before the planner's mark: the endpoints a pass makes due are not hints that came in
-          // while the claim was out (which would make the claim's word on them look stale).
-          await fanOut(this.step);
-          const mark = this.planner.mark();
-          await this.flush();
-          if (!this.running || this.closing) return;
-          step = await claimStep(this.step, mark);
+          const next = await asyncStep(
+            this.step,
+            () => this.flush(),
+            () => this.running && !this.closing,
+          );
+          if (next === undefined) return;
+          step = next;
         }
         if (step === 'busy') return this.retryWhenFree();
         if (step === 'full') {

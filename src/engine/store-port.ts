@@ -49,6 +49,21 @@ export interface DispatchStore {
     plan: (recorded: RecordOutcome, expanded: Expansion, endpoints: readonly LiveEndpoint[]) => ClaimPlan,
     expand: boolean,
   ): { recorded: RecordOutcome; claim: ClaimOutcome; plan: ClaimPlan; expanded: Expansion };
+  /**
+   * Optional, for an asynchronous store: a turn's record and claim in one call when it can. Before
+   * writing anything it calls `plan` with the endpoints as it holds them, then records the batch
+   * and answers for the plan: `claim` is what it claimed in the same call; `'separately'`, the
+   * endpoints are current and the caller claims the plan itself; `'moved'`, they changed, and the
+   * caller plans again. `undefined`: it cannot for this batch, `plan` was not called and nothing
+   * was written (record, then claim).
+   */
+  recordThenClaim?(
+    results: readonly AttemptResult[],
+    lease: Lease,
+    plan: (endpoints: readonly LiveEndpoint[]) => ClaimPlan,
+  ): Promise<
+    { recorded: RecordOutcome; plan: ClaimPlan; claim: ClaimOutcome | 'separately' | 'moved' } | undefined
+  >;
   /** Creates the deliveries of a batch of events waiting for fan-out, in one transaction. */
   expand(now: number): MaybePromise<Expansion>;
   /** Every endpoint's health, as recorded by any process. */

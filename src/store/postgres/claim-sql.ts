@@ -3,7 +3,7 @@ import type { ClaimBatch, ClaimedDelivery, ClaimOutcome, ClaimRequest, Lease } f
 import { bucketTokens, fairOrder, heldUntil, sharedAllowance } from '../fair-claim.js';
 import { type FifoWindowRow, fifoHeads } from '../fifo-heads.js';
 import { type Queryable, run, transaction } from './db.js';
-import type { EndpointClaim, PgTurnSql } from './turn-sql.js';
+import type { DeliveredBatch, EndpointClaim, PgTurnSql } from './turn-sql.js';
 
 interface ClaimRow {
   seq: number;
@@ -144,6 +144,32 @@ export class PgClaimSql {
       if (outcome.held !== undefined) held.set(request.endpointId, outcome.held);
     }
     return { claimed, nextDue, held };
+  }
+
+  /** `record_then_claim` (turn-sql.ts): the batch's record, then this request's claim, in one call. */
+  async recordThenClaim(
+    batch: DeliveredBatch,
+    version: number,
+    request: ClaimRequest,
+    asked: number,
+    lease: Lease,
+  ) {
+    const { lockKey, retryTakesOdd } = this;
+    const written = await this.turn.recordThenClaim(batch, version, {
+      request,
+      asked,
+      lease,
+      lockKey,
+      retryTakesOdd,
+    });
+    const { claim } = written;
+    if (claim === undefined) return { health: written.health, endpointsVersion: written.endpointsVersion };
+    const outcome: ClaimOutcome = {
+      claimed: claim.claimed.sort((a, b) => a.seq - b.seq),
+      nextDue: new Map(claim.nextDue === undefined ? [] : [[request.endpointId, claim.nextDue]]),
+      held: new Map(claim.held === undefined ? [] : [[request.endpointId, claim.held]]),
+    };
+    return { health: written.health, endpointsVersion: written.endpointsVersion, claim: outcome };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AttemptResult, ClaimBatch, ClaimOutcome } from '../../engine/claims.js';
+import type { AttemptResult, ClaimBatch, ClaimOutcome, Lease } from '../../engine/claims.js';
 import {
   endedInSuccess,
   foldAttempts,
@@ -9,7 +9,7 @@ import {
 } from '../../engine/fold-outcomes.js';
 import { isDeadOwner } from '../../engine/lease-owner.js';
 import type { LiveEndpoint } from '../../engine/live-endpoints.js';
-import type { DispatchStore, RecordOutcome } from '../../engine/store-port.js';
+import type { ClaimPlan, DispatchStore, RecordOutcome } from '../../engine/store-port.js';
 import { type CircuitConfig, HEALTHY, type HealthState } from '../../shared/circuit.js';
 import type { Expansion } from '../fanout.js';
 import { type Queryable, transaction } from './db.js';
@@ -18,6 +18,8 @@ import type { PgStore } from './store.js';
 export interface PgEndpointSource {
   refresh(): Promise<void>;
   isAt(version: number): boolean;
+  /** The version the cache holds (-1 before its first read). */
+  readonly at: number;
   all(): readonly LiveEndpoint[];
   get(id: string): LiveEndpoint | undefined;
   matching(type: string, tenant: string | null): readonly LiveEndpoint[];
@@ -86,7 +88,13 @@ export class PgDispatchStore implements DispatchStore {
     // The usual batch (no retry to check, every endpoint's last attempt a success): one call.
     const delivered = retried.size === 0 ? endedInSuccess(byEndpoint) : null;
     if (delivered !== null) {
-      const written = await store.turn.recordDelivered(store.pool, results, owner, delivered, now, tally);
+      const written = await store.turn.recordDelivered({
+        results,
+        owner,
+        endpoints: delivered,
+        at: now,
+        tally,
+      });
       this.versionThisTurn = written.endpointsVersion;
       return { health: written.health, disabled: [] };
     }
@@ -111,6 +119,38 @@ export class PgDispatchStore implements DispatchStore {
       if (!counted) await store.health.countActivityIn(client, now, tally);
       return outcome;
     });
+  }
+
+  /**
+   * A batch that `record` writes in one call, and a plan of one request that `claim_due` can
+   * claim: both in one call, `record_then_claim`, which claims only if the endpoints are still at
+   * the cache's version. A plan of several requests is claimed by the caller, as `claim` does.
+   */
+  async recordThenClaim(
+    results: readonly AttemptResult[],
+    lease: Lease,
+    plan: (endpoints: readonly LiveEndpoint[]) => ClaimPlan,
+  ): Promise<
+    { recorded: RecordOutcome; plan: ClaimPlan; claim: ClaimOutcome | 'separately' | 'moved' } | undefined
+  > {
+    const { store, cache } = this;
+    const endpoints = retriedEndpoints(results).size === 0 ? endedInSuccess(loggedByEndpoint(results)) : null;
+    if (endpoints === null) return undefined;
+    const version = cache.at;
+    const planned = plan(cache.all());
+    const batch = { results, owner: lease.owner, endpoints, at: lease.now, tally: tallyOutcomes(results) };
+    const [first] = planned.requests;
+    if (planned.requests.length === 1 && store.turn.canClaim(first!)) {
+      const asked = Math.min(first!.max, planned.budget);
+      const written = await store.claims.recordThenClaim(batch, version, first!, asked, lease);
+      this.versionThisTurn = written.endpointsVersion;
+      const recorded = { health: written.health, disabled: [] };
+      return { recorded, plan: planned, claim: written.claim ?? 'moved' };
+    }
+    const written = await store.turn.recordDelivered(batch);
+    this.versionThisTurn = written.endpointsVersion;
+    const recorded = { health: written.health, disabled: [] };
+    return { recorded, plan: planned, claim: cache.isAt(written.endpointsVersion) ? 'separately' : 'moved' };
   }
 
   /**

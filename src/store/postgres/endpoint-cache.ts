@@ -32,6 +32,11 @@ export class PgEndpointCache extends LoggedEndpoints {
     return this.queued;
   }
 
+  /** The version the cache holds (-1 before its first read). */
+  get at(): number {
+    return this.version;
+  }
+
   /** Whether the cache holds the endpoints as of `version` (as `endpoints_version` was read elsewhere). */
   isAt(version: number): boolean {
     return this.version === version;

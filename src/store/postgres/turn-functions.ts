@@ -19,6 +19,12 @@
  *   last failure as stored, and on a last row with a NULL endpoint `endpoints_version`: the turn
  *   that records goes on to plan without a read of its own (see `PgDispatchStore.endpoints`).
  *
+ * - `record_then_claim` is a turn in one call: `record_delivered`, then, when the endpoints are still at
+ *   the version the claim was planned with (read after the record), `claim_due` for one request, in
+ *   the same transaction. Its rows are the record's (`o_health`), one with `o_version`, then the
+ *   claim's, if it claimed. The claim waits for the advisory lock with the record's health rows
+ *   locked; a claim never waits for a row lock, so no sender waits on another in a circle.
+ *
  * Never edit this text once shipped: a change is a new migration (`CREATE OR REPLACE`).
  */
 export const PG_TURN_FUNCTIONS = `
@@ -111,7 +117,7 @@ export const PG_TURN_FUNCTIONS = `
     h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
     p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
     p_count BOOLEAN)
-  RETURNS TABLE (o_endpoint TEXT, o_last_failure BIGINT, o_version BIGINT)
+  RETURNS TABLE (o_health TEXT, o_last_failure BIGINT, o_version BIGINT)
   LANGUAGE plpgsql VOLATILE AS $fn$
   BEGIN
     INSERT INTO {s}.attempts (delivery_seq, number, started_at, duration_ms, status_code,
@@ -147,6 +153,51 @@ export const PG_TURN_FUNCTIONS = `
     ON CONFLICT (endpoint_id, minute) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded,
       failed = m.failed + excluded.failed;
     RETURN QUERY SELECT NULL::TEXT, NULL::BIGINT, value FROM {s}.meta WHERE key = 'endpoints_version';
+  END
+  $fn$;
+
+  CREATE FUNCTION {s}.record_then_claim(
+    d_seq BIGINT[], d_status TEXT[], d_number INTEGER[], d_next BIGINT[], d_code INTEGER[], d_error TEXT[],
+    d_updated BIGINT[], p_owner TEXT,
+    a_seq BIGINT[], a_number INTEGER[], a_started BIGINT[], a_duration INTEGER[], a_code INTEGER[],
+    a_headers TEXT[], a_body TEXT[], a_error_code TEXT[], a_error_message TEXT[],
+    h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
+    p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
+    p_count BOOLEAN,
+    p_version BIGINT,
+    k_lock TEXT, k_endpoint TEXT, k_asked INTEGER, k_cap INTEGER, k_odd_to_retry BOOLEAN,
+    k_until BIGINT, k_owner TEXT, k_now BIGINT)
+  RETURNS TABLE (o_health TEXT, o_last_failure BIGINT, o_version BIGINT,
+    o_seq BIGINT, o_endpoint TEXT, o_attempts INTEGER, o_series INTEGER, o_event_id TEXT,
+    o_type TEXT, o_tenant TEXT, o_payload TEXT, o_created BIGINT, o_trace TEXT,
+    o_allowed INTEGER, o_sending INTEGER, o_next BIGINT)
+  LANGUAGE plpgsql VOLATILE AS $fn$
+  DECLARE
+    v_version BIGINT;
+    v_sync TEXT := current_setting('synchronous_commit');
+  BEGIN
+    RETURN QUERY
+      SELECT r.o_health, r.o_last_failure, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::INTEGER,
+        NULL::INTEGER, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::BIGINT, NULL::TEXT,
+        NULL::INTEGER, NULL::INTEGER, NULL::BIGINT
+      FROM {s}.record_delivered(d_seq, d_status, d_number, d_next, d_code, d_error, d_updated, p_owner,
+        a_seq, a_number, a_started, a_duration, a_code, a_headers, a_body, a_error_code, a_error_message,
+        h_endpoint, h_success, h_failure, h_ok, h_failed, p_minute, p_shard, p_succeeded, p_retrying,
+        p_failed, p_count) r
+      WHERE r.o_health IS NOT NULL;
+    -- Read after the record: a change of the endpoints committed before it is seen here.
+    SELECT value INTO v_version FROM {s}.meta WHERE key = 'endpoints_version';
+    RETURN QUERY
+      SELECT NULL::TEXT, NULL::BIGINT, v_version, NULL::BIGINT, NULL::TEXT, NULL::INTEGER, NULL::INTEGER,
+        NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::BIGINT, NULL::TEXT, NULL::INTEGER,
+        NULL::INTEGER, NULL::BIGINT;
+    IF v_version = p_version AND current_setting('transaction_isolation') = 'read committed' THEN
+      RETURN QUERY
+        SELECT NULL::TEXT, NULL::BIGINT, NULL::BIGINT, c.*
+        FROM {s}.claim_due(k_lock, k_endpoint, k_asked, k_cap, k_odd_to_retry, k_until, k_owner, k_now) c;
+      -- claim_due spares its lease the wait for the disk; the record in this transaction needs it.
+      PERFORM set_config('synchronous_commit', v_sync, true);
+    END IF;
   END
   $fn$;
 `;
