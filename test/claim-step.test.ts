@@ -135,4 +135,17 @@ describe('a turn on a store that records and claims in one call', () => {
     expect(failing.results.pending).toBe(1);
     expect(failing.store.record).not.toHaveBeenCalled();
   });
+
+  it('claims nothing more when the dispatcher began to close while the record was out', async () => {
+    let open = true;
+    const t = turn(async (_r, _l, plan) => {
+      open = false;
+      return { recorded, plan: plan([endpoint]), claim: 'separately' };
+    });
+    const flush = () => t.results.flush(t.store as unknown as DispatchStore, 'me', () => 1_000);
+    expect(await asyncStep(t.ctx, flush, () => open)).toBeUndefined();
+    expect(t.store.claim).not.toHaveBeenCalled();
+    expect(t.store.record).not.toHaveBeenCalled();
+    expect(t.results.pending).toBe(0);
+  });
 });

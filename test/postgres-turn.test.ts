@@ -276,6 +276,8 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
     const client = await pool.connect();
     try {
       const show = async () => (await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
+      // On as the test connection sets it, whatever the server's default.
+      await client.query('SET synchronous_commit = on');
       expect(await show()).toBe('on');
       await client.query('BEGIN');
       const { rows } = await client.query(
@@ -286,6 +288,7 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
       expect(await show()).toBe('off');
       await client.query('COMMIT');
       expect(await show()).toBe('on');
+      await client.query('RESET synchronous_commit');
     } finally {
       client.release();
     }
@@ -351,6 +354,19 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
       expect(refresh).toHaveBeenCalledTimes(1);
     });
 
+    it('says the endpoints moved when they changed after the plan, though the cache read them meanwhile', async () => {
+      const t = await turnOn(6);
+      // An emit (or the poll) reads the changed endpoints while the record is out.
+      const recordDelivered = t.store.turn.recordDelivered.bind(t.store.turn);
+      vi.spyOn(t.store.turn, 'recordDelivered').mockImplementation(async (batch) => {
+        await t.pool.query(`UPDATE ${t.store.s}.meta SET value = value + 1 WHERE key = 'endpoints_version'`);
+        await t.cache.refresh();
+        return recordDelivered(batch);
+      });
+      const out = await t.dispatch.recordThenClaim(t.results, lease, planOf(t.endpointId, 3, ['ep_other']));
+      expect(out?.claim).toBe('moved');
+    });
+
     it('leaves a plan of several endpoints to the caller, and refuses a batch whose last attempt failed', async () => {
       const t = await turnOn(6);
       const plan = vi.fn(planOf(t.endpointId, 3, ['ep_other']));
@@ -370,6 +386,7 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
       const t = await turnOn(6);
       const client = await t.pool.connect();
       try {
+        await client.query('SET synchronous_commit = on');
         await client.query('BEGIN');
         const sql = `SELECT count(o_seq)::int AS n FROM ${t.store.s}.record_then_claim(${Array.from({ length: 37 }, (_, i) => `$${i + 1}`).join(', ')})`;
         const version = (
@@ -409,6 +426,7 @@ describe.skipIf(!probe.available)(`PostgreSQL turn functions (${probe.reason})`,
         expect(rows[0].n).toBe(3);
         expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
         await client.query('COMMIT');
+        await client.query('RESET synchronous_commit');
       } finally {
         client.release();
       }

@@ -146,7 +146,7 @@ export async function asyncStep(
   // was out (which would make the claim's word on them look stale).
   await fanOut(ctx);
   const mark = ctx.planner.mark();
-  const step = claiming() ? await recordWithClaim(ctx, mark) : undefined;
+  const step = claiming() ? await recordWithClaim(ctx, mark, claiming) : undefined;
   if (step !== undefined) return step;
   await flush();
   if (!claiming()) return undefined;
@@ -157,9 +157,14 @@ export async function asyncStep(
  * The finished attempts and the claim in one call of the store's (`recordThenClaim`), planned
  * before the record with the endpoints as the store holds them (it checks that they did not
  * change) and the health as this process knew it (a success that closes a circuit is seen
- * by the next turn's plan). `undefined`: the store cannot for this batch.
+ * by the next turn's plan). `undefined`: nothing claimed here (the store cannot for this batch,
+ * or the dispatcher began to close while the record was out).
  */
-async function recordWithClaim(ctx: StepContext, mark: number): Promise<ClaimStep | NoClaim | undefined> {
+async function recordWithClaim(
+  ctx: StepContext,
+  mark: number,
+  claiming: () => boolean,
+): Promise<ClaimStep | NoClaim | undefined> {
   const { store, results, planner } = ctx;
   const free = ctx.attempts.free;
   if (store.recordThenClaim === undefined || results.pending === 0 || free <= 0) return undefined;
@@ -184,6 +189,8 @@ async function recordWithClaim(ctx: StepContext, mark: number): Promise<ClaimSte
   results.recorded(batch, outcome.recorded, now);
   results.announce(batch, outcome.recorded.disabled);
   const { plan, claim } = outcome;
+  // Not claimed with the record, and the dispatcher began to close while it was out: no new claim.
+  if (typeof claim === 'string' && !claiming()) return undefined;
   if (claim === 'moved') return claimStep(ctx, mark);
   if (claim !== 'separately') return { plan: plan.requests, claim, now, mark };
   if (store.busy()) return 'busy';

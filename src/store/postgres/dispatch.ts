@@ -150,7 +150,8 @@ export class PgDispatchStore implements DispatchStore {
     const written = await store.turn.recordDelivered(batch);
     this.versionThisTurn = written.endpointsVersion;
     const recorded = { health: written.health, disabled: [] };
-    return { recorded, plan: planned, claim: cache.isAt(written.endpointsVersion) ? 'separately' : 'moved' };
+    // The version the plan was made with, not the cache's now: an emit or the poll may have read it meanwhile.
+    return { recorded, plan: planned, claim: written.endpointsVersion === version ? 'separately' : 'moved' };
   }
 
   /**
