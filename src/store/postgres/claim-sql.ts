@@ -122,28 +122,22 @@ export class PgClaimSql {
    * one transaction holding several endpoints' locks could deadlock with another sender's.
    */
   async claim({ requests, budget, lease }: ClaimBatch): Promise<ClaimOutcome> {
-    const claimed: ClaimedDelivery[] = [];
-    const nextDue = new Map<string, number | null>();
-    const held = new Map<string, number>();
+    const outcome: ClaimOutcome = { claimed: [], nextDue: new Map(), held: new Map() };
     let left = budget;
     for (const request of requests) {
       if (left <= 0) break;
       const asked = Math.min(request.max, left);
       // No rate limit and no ordering: `claim_due`, one round trip (turn-sql.ts).
-      const outcome =
+      const taken =
         (await this.turn.claimEndpoint(request, asked, lease, this.lockKey, this.retryTakesOdd)) ??
         (await transaction(
           this.pool,
           (client) => this.claimEndpoint(client, request, asked, lease),
           (client) => this.begin(client, request.endpointId),
         ));
-      const taken = outcome.claimed.sort((a, b) => a.seq - b.seq);
-      for (const delivery of taken) claimed.push(delivery);
-      left -= taken.length;
-      if (outcome.nextDue !== undefined) nextDue.set(request.endpointId, outcome.nextDue);
-      if (outcome.held !== undefined) held.set(request.endpointId, outcome.held);
+      left -= addClaim(outcome, request.endpointId, taken);
     }
-    return { claimed, nextDue, held };
+    return outcome;
   }
 
   /** `record_then_claim` (turn-sql.ts): the batch's record, then this request's claim, in one call. */
@@ -164,11 +158,8 @@ export class PgClaimSql {
     });
     const { claim } = written;
     if (claim === undefined) return { health: written.health, endpointsVersion: written.endpointsVersion };
-    const outcome: ClaimOutcome = {
-      claimed: claim.claimed.sort((a, b) => a.seq - b.seq),
-      nextDue: new Map(claim.nextDue === undefined ? [] : [[request.endpointId, claim.nextDue]]),
-      held: new Map(claim.held === undefined ? [] : [[request.endpointId, claim.held]]),
-    };
+    const outcome: ClaimOutcome = { claimed: [], nextDue: new Map(), held: new Map() };
+    addClaim(outcome, request.endpointId, claim);
     return { health: written.health, endpointsVersion: written.endpointsVersion, claim: outcome };
   }
 
@@ -288,4 +279,12 @@ export class PgClaimSql {
     const rows = await run<{ id: string; t: number | null }>(db, this.sql.dueTimes, [endpointIds]);
     return new Map(rows.map((row) => [row.id, row.t]));
   }
+}
+
+/** Adds one endpoint's claim to a batch's outcome, its rows in seq order; returns how many it took. */
+function addClaim(outcome: ClaimOutcome, endpointId: string, taken: EndpointClaim): number {
+  for (const delivery of taken.claimed.sort((a, b) => a.seq - b.seq)) outcome.claimed.push(delivery);
+  if (taken.nextDue !== undefined) outcome.nextDue.set(endpointId, taken.nextDue);
+  if (taken.held !== undefined) outcome.held.set(endpointId, taken.held);
+  return taken.claimed.length;
 }

@@ -14,6 +14,7 @@ import { type CircuitConfig, HEALTHY, type HealthState } from '../../shared/circ
 import type { Expansion } from '../fanout.js';
 import { type Queryable, transaction } from './db.js';
 import type { PgStore } from './store.js';
+import type { DeliveredBatch } from './turn-sql.js';
 /** What the dispatcher reads of the endpoints (`PgEndpointCache`: the enabled ones, following every sender's changes). */
 export interface PgEndpointSource {
   refresh(): Promise<void>;
@@ -82,22 +83,11 @@ export class PgDispatchStore implements DispatchStore {
    */
   async record(results: readonly AttemptResult[], owner: string, now: number): Promise<RecordOutcome> {
     const { store } = this;
+    const delivered = deliveredBatch(results, owner, now);
+    if (delivered !== null) return this.recordDelivered(delivered);
     const byEndpoint = loggedByEndpoint(results);
     const tally = tallyOutcomes(results);
     const retried = retriedEndpoints(results);
-    // The usual batch (no retry to check, every endpoint's last attempt a success): one call.
-    const delivered = retried.size === 0 ? endedInSuccess(byEndpoint) : null;
-    if (delivered !== null) {
-      const written = await store.turn.recordDelivered({
-        results,
-        owner,
-        endpoints: delivered,
-        at: now,
-        tally,
-      });
-      this.versionThisTurn = written.endpointsVersion;
-      return { health: written.health, disabled: [] };
-    }
     return transaction(store.pool, async (client): Promise<RecordOutcome> => {
       await store.outbox.recordIn(client, results, owner);
       const outcome: RecordOutcome = { health: new Map(), disabled: [] };
@@ -134,11 +124,10 @@ export class PgDispatchStore implements DispatchStore {
     { recorded: RecordOutcome; plan: ClaimPlan; claim: ClaimOutcome | 'separately' | 'moved' } | undefined
   > {
     const { store, cache } = this;
-    const endpoints = retriedEndpoints(results).size === 0 ? endedInSuccess(loggedByEndpoint(results)) : null;
-    if (endpoints === null) return undefined;
+    const batch = deliveredBatch(results, lease.owner, lease.now);
+    if (batch === null) return undefined;
     const version = cache.at;
     const planned = plan(cache.all());
-    const batch = { results, owner: lease.owner, endpoints, at: lease.now, tally: tallyOutcomes(results) };
     const [first] = planned.requests;
     if (planned.requests.length === 1 && store.turn.canClaim(first!)) {
       const asked = Math.min(first!.max, planned.budget);
@@ -147,11 +136,16 @@ export class PgDispatchStore implements DispatchStore {
       const recorded = { health: written.health, disabled: [] };
       return { recorded, plan: planned, claim: written.claim ?? 'moved' };
     }
-    const written = await store.turn.recordDelivered(batch);
-    this.versionThisTurn = written.endpointsVersion;
-    const recorded = { health: written.health, disabled: [] };
+    const recorded = await this.recordDelivered(batch);
     // The version the plan was made with, not the cache's now: an emit or the poll may have read it meanwhile.
-    return { recorded, plan: planned, claim: written.endpointsVersion === version ? 'separately' : 'moved' };
+    return { recorded, plan: planned, claim: this.versionThisTurn === version ? 'separately' : 'moved' };
+  }
+
+  /** A batch that ended in success, in one call (`record_delivered`), which also reads the endpoints' version. */
+  private async recordDelivered(batch: DeliveredBatch): Promise<RecordOutcome> {
+    const written = await this.store.turn.recordDelivered(batch);
+    this.versionThisTurn = written.endpointsVersion;
+    return { health: written.health, disabled: [] };
   }
 
   /**
@@ -222,4 +216,11 @@ export class PgDispatchStore implements DispatchStore {
   }
 
   idle(): void {}
+}
+
+/** The usual batch (no retry to check, every endpoint's last attempt a success), for one call; else `null`. */
+function deliveredBatch(results: readonly AttemptResult[], owner: string, at: number): DeliveredBatch | null {
+  if (retriedEndpoints(results).size > 0) return null;
+  const endpoints = endedInSuccess(loggedByEndpoint(results));
+  return endpoints === null ? null : { results, owner, endpoints, at, tally: tallyOutcomes(results) };
 }

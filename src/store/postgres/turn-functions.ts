@@ -27,6 +27,19 @@
  *
  * Never edit this text once shipped: a change is a new migration (`CREATE OR REPLACE`).
  */
+/** `record_delivered`'s parameters, which `record_then_claim` takes first, in the same order. */
+const RECORD_PARAMS = `d_seq BIGINT[], d_status TEXT[], d_number INTEGER[], d_next BIGINT[], d_code INTEGER[], d_error TEXT[],
+    d_updated BIGINT[], p_owner TEXT,
+    a_seq BIGINT[], a_number INTEGER[], a_started BIGINT[], a_duration INTEGER[], a_code INTEGER[],
+    a_headers TEXT[], a_body TEXT[], a_error_code TEXT[], a_error_message TEXT[],
+    h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
+    p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
+    p_count BOOLEAN`;
+/** The same names, as the arguments of `record_then_claim`'s call of `record_delivered`. */
+const RECORD_ARGS = RECORD_PARAMS.split(',')
+  .map((param) => param.trim().split(/\s+/)[0])
+  .join(', ');
+
 export const PG_TURN_FUNCTIONS = `
   CREATE FUNCTION {s}.claim_due(
     p_lock TEXT, p_endpoint TEXT, p_asked INTEGER, p_cap INTEGER, p_odd_to_retry BOOLEAN,
@@ -110,13 +123,7 @@ export const PG_TURN_FUNCTIONS = `
   $fn$;
 
   CREATE FUNCTION {s}.record_delivered(
-    d_seq BIGINT[], d_status TEXT[], d_number INTEGER[], d_next BIGINT[], d_code INTEGER[], d_error TEXT[],
-    d_updated BIGINT[], p_owner TEXT,
-    a_seq BIGINT[], a_number INTEGER[], a_started BIGINT[], a_duration INTEGER[], a_code INTEGER[],
-    a_headers TEXT[], a_body TEXT[], a_error_code TEXT[], a_error_message TEXT[],
-    h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
-    p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
-    p_count BOOLEAN)
+    ${RECORD_PARAMS})
   RETURNS TABLE (o_health TEXT, o_last_failure BIGINT, o_version BIGINT)
   LANGUAGE plpgsql VOLATILE AS $fn$
   BEGIN
@@ -157,13 +164,7 @@ export const PG_TURN_FUNCTIONS = `
   $fn$;
 
   CREATE FUNCTION {s}.record_then_claim(
-    d_seq BIGINT[], d_status TEXT[], d_number INTEGER[], d_next BIGINT[], d_code INTEGER[], d_error TEXT[],
-    d_updated BIGINT[], p_owner TEXT,
-    a_seq BIGINT[], a_number INTEGER[], a_started BIGINT[], a_duration INTEGER[], a_code INTEGER[],
-    a_headers TEXT[], a_body TEXT[], a_error_code TEXT[], a_error_message TEXT[],
-    h_endpoint TEXT[], h_success BIGINT[], h_failure BIGINT[], h_ok INTEGER[], h_failed INTEGER[],
-    p_minute BIGINT, p_shard SMALLINT, p_succeeded INTEGER, p_retrying INTEGER, p_failed INTEGER,
-    p_count BOOLEAN,
+    ${RECORD_PARAMS},
     p_version BIGINT,
     k_lock TEXT, k_endpoint TEXT, k_asked INTEGER, k_cap INTEGER, k_odd_to_retry BOOLEAN,
     k_until BIGINT, k_owner TEXT, k_now BIGINT)
@@ -180,10 +181,7 @@ export const PG_TURN_FUNCTIONS = `
       SELECT r.o_health, r.o_last_failure, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::INTEGER,
         NULL::INTEGER, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::BIGINT, NULL::TEXT,
         NULL::INTEGER, NULL::INTEGER, NULL::BIGINT
-      FROM {s}.record_delivered(d_seq, d_status, d_number, d_next, d_code, d_error, d_updated, p_owner,
-        a_seq, a_number, a_started, a_duration, a_code, a_headers, a_body, a_error_code, a_error_message,
-        h_endpoint, h_success, h_failure, h_ok, h_failed, p_minute, p_shard, p_succeeded, p_retrying,
-        p_failed, p_count) r
+      FROM {s}.record_delivered(${RECORD_ARGS}) r
       WHERE r.o_health IS NOT NULL;
     -- Read after the record: a change of the endpoints committed before it is seen here.
     SELECT value INTO v_version FROM {s}.meta WHERE key = 'endpoints_version';
